@@ -1,0 +1,57 @@
+# Replydesk: `make run` to try it, `make test` to check it, `make bench` to measure it.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run test check lint fmt typecheck migrations-check pytest bench services browser clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock scripts/bootstrap
+	@scripts/bootstrap
+	@touch $@
+
+services:
+	@scripts/services
+
+browser:
+	@scripts/install-browser
+
+run: install
+	@$(PY) scripts/dev_database.py
+	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py seed_demo --print-logins
+	@$(PY) manage.py collectstatic --no-input -v 0
+	@echo "Starting web (http://127.0.0.1:8000/), worker and beat. Ctrl-C stops all three."
+	@$(VENV)/bin/honcho -f Procfile.dev start
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+migrations-check: install
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check
+
+pytest: install services browser
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: install services browser check
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: install services
+	@for b in bench/ingest.py bench/pipeline.py bench/review.py bench/timing.py; do \
+	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; \
+	done
+
+clean:
+	rm -rf $(VENV) .tools .run test-artifacts

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AutosendConfig(AppConfig):
+    name = "autosend"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,72 @@
+"""The one NinjaAPI: every app's router, JSON errors in one shape `{"error", "details"}`."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from workspaces.errors import DomainError
+
+api = NinjaAPI(
+    title="Replydesk API",
+    version="1",
+    urls_namespace="api",
+    description="Drafts, proposals, knowledge, timing and workspace settings. "
+    "Authenticate with `Authorization: Bearer <api token>`.",
+)
+
+
+def _error(request: HttpRequest, status: int, message: str, details: object = None) -> HttpResponse:
+    return api.create_response(request, {"error": message, "details": details}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.message, exc.details)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    details = [
+        {
+            "field": ".".join(
+                str(part) for part in err.get("loc", []) if part not in ("body", "query", "path")
+            ),
+            "message": err.get("msg", "invalid"),
+        }
+        for err in exc.errors
+    ]
+    return _error(request, 400, "Invalid request.", details)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "Authentication required: send `Authorization: Bearer <token>`.")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "Not found.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, str(exc.message))
+
+
+def _mount() -> None:
+    from autosend.api import router as autosend_router
+    from drafts.api import router as drafts_router
+    from pipeline.api import router as pipeline_router
+    from timing.api import router as timing_router
+    from workspaces.api import router as workspaces_router
+
+    api.add_router("", workspaces_router)
+    api.add_router("", drafts_router)
+    api.add_router("", pipeline_router)
+    api.add_router("", autosend_router)
+    api.add_router("", timing_router)
+
+
+_mount()

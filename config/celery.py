@@ -1,0 +1,31 @@
+"""The Celery app `config`.
+
+Reliability settings (values in `config/settings/base.py`, CELERY_ namespace), each on purpose:
+- acks_late + reject_on_worker_lost: a task is acknowledged only after it finishes, so a
+  worker that dies mid-task has it redelivered instead of lost. Every task is therefore
+  written to be idempotent (it loads its row and returns if the work is already done).
+- prefetch_multiplier = 1: a worker holds one task at a time; long LLM calls cannot starve
+  messages queued behind them on a busy worker.
+- soft (240 s) and hard (300 s) time limits: a stuck LLM call or SMTP server raises
+  SoftTimeLimitExceeded, which the task turns into a FAILED run; the hard limit kills it.
+- visibility_timeout = 3600 s: far longer than the hard limit, so Redis never hands a task
+  that is still running to a second worker.
+- no ETA/countdown tasks for delays: Redis redelivers ETA tasks after the visibility timeout
+  and loses them on restart. Delayed sends are rows in `autosend.ScheduledSend` that a beat
+  task claims when due; the broker only carries "do this now" messages.
+- ignore_result: nothing reads task results, so no result backend is needed.
+- broker connection timeout 2 s and a publish retry of one: a webhook must answer 202 even
+  when Redis is down; the sweeper re-enqueues what could not be published.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,232 @@
+"""Settings shared by every environment. Every value comes from the environment (12-factor).
+
+A missing or malformed variable stops start-up with one line naming it (see `config.env`).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.utils.csp import CSP
+
+from config.env import (
+    ConfigError,
+    choose_backends,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+    parse_email_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def _fail(exc: ConfigError) -> None:
+    sys.stderr.write(f"replydesk: configuration error: {exc}\n")
+    raise SystemExit(2)
+
+
+try:
+    SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdef")
+    DEBUG = env_bool("DEBUG", False)
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+    BACKENDS = choose_backends(BASE_DIR)
+    DATABASES: dict[str, Any] = {
+        "default": parse_database_url("DATABASE_URL", BACKENDS.database_url)
+    }
+    _ro_url = env_str("DATABASE_URL_RO")
+    if _ro_url:
+        DATABASES["readonly"] = parse_database_url("DATABASE_URL_RO", _ro_url)
+    _email = parse_email_url(env_str("EMAIL_URL"))
+    LLM_PROVIDER = env_choice(
+        "LLM_PROVIDER",
+        "openai" if env_str("OPENAI_API_KEY") else "offline",
+        ("offline", "openai"),
+    )
+    OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+    if LLM_PROVIDER == "openai" and not OPENAI_API_KEY:
+        raise ConfigError("OPENAI_API_KEY must be set when LLM_PROVIDER=openai")
+    OPENAI_BASE_URL = env_str("OPENAI_BASE_URL") or None
+    LLM_DEFAULT_MODEL = env_str("LLM_DEFAULT_MODEL", "gpt-5-mini")
+    LLM_STRUCTURED_OUTPUT = env_choice(
+        "LLM_STRUCTURED_OUTPUT", "json_schema", ("json_schema", "json_object")
+    )
+    LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 60, minimum=1)
+    LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0)
+    AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
+    AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
+    DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)
+    LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+    LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+except ConfigError as exc:
+    _fail(exc)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "ninja",
+    "workspaces",
+    "drafts",
+    "pipeline",
+    "autosend",
+    "timing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "workspaces.context_processors.nav",
+            ],
+        },
+    },
+]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".run" / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Scripts and styles come from this project only (no CDN); no inline script.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from a meta tag, not the cookie
+
+# --- Cache (throttles, locks) -------------------------------------------------------------
+if BACKENDS.broker_embedded:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": BACKENDS.broker_url,
+            "KEY_PREFIX": "replydesk",
+        }
+    }
+
+# --- Email (the email transport) ----------------------------------------------------------
+MAILERS = {"default": _email.mailer()}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "replies@replydesk.localhost")
+
+# --- Celery -------------------------------------------------------------------------------
+# Each choice is deliberate; the reasons are in config/celery.py where the app reads them.
+CELERY_BROKER_URL = BACKENDS.broker_url
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 1,
+}
+if BACKENDS.broker_embedded:
+    _queue_dir = BASE_DIR / ".run" / "broker"
+    for _sub in ("out", "processed"):
+        (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir / "out"),
+        "data_folder_out": str(_queue_dir / "out"),
+        "processed_folder": str(_queue_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".run" / "celerybeat-schedule")
+# The beat schedule: every periodic job, with how often it runs. Tasks are registered by
+# the apps; a name that is not registered yet simply waits for its issue to land.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+
+# --- Logging ------------------------------------------------------------------------------
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery": {"level": "INFO"},
+    },
+}
+
+# --- Product ------------------------------------------------------------------------------
+REVIEW_HOLD_DURATION = timedelta(minutes=10)
+PIPELINE_SWEEP_AFTER = timedelta(minutes=2)
+LOGIN_THROTTLE_ATTEMPTS = 5
+LOGIN_THROTTLE_WINDOW_SECONDS = 300

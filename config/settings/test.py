@@ -1,0 +1,32 @@
+"""Tests: always PostgreSQL and Redis, never the embedded fallbacks."""
+
+from typing import Any
+
+from config.env import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, env_str, parse_database_url
+
+from .base import *  # noqa: F403
+from .base import CELERY_BROKER_TRANSPORT_OPTIONS
+
+DATABASES: dict[str, Any] = {  # type: ignore[no-redef]
+    "default": parse_database_url("DATABASE_URL", env_str("DATABASE_URL", DEFAULT_POSTGRES_URL))
+}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+_redis = env_str("REDIS_URL", DEFAULT_REDIS_URL)
+CELERY_BROKER_URL = _redis
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "visibility_timeout": 3600,
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _redis,
+        "KEY_PREFIX": "replydesk-test",
+    }
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,87 @@
+"""Shared fixtures: a workspace with people, channels and an API client acting as a token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory, make_channel
+from workspaces.models import Channel, Role, Workspace
+from workspaces.services import api_token_create
+
+
+@dataclass
+class Tenant:
+    workspace: Workspace
+    operator: Any
+    rep: Any
+    email_channel: Channel
+    sms_channel: Channel
+    token: str
+
+
+def build_tenant(name: str = "Acme") -> Tenant:
+    workspace = WorkspaceFactory(name=name)
+    operator = UserFactory()
+    rep = UserFactory()
+    MembershipFactory(user=operator, workspace=workspace, role=Role.OPERATOR)
+    MembershipFactory(user=rep, workspace=workspace, role=Role.OPERATOR)
+    _, token = api_token_create(workspace=workspace, user=operator)
+    return Tenant(
+        workspace=workspace,
+        operator=operator,
+        rep=rep,
+        email_channel=make_channel(workspace, "email"),
+        sms_channel=make_channel(workspace, "sms"),
+        token=token,
+    )
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return build_tenant("Acme")
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return build_tenant("Globex")
+
+
+@pytest.fixture
+def superadmin(db: None) -> Any:
+    return UserFactory(is_superuser=True, is_staff=True)
+
+
+class ApiClient(Client):
+    """A test client that sends a bearer token and JSON bodies."""
+
+    def __init__(self, token: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.token = token
+
+    def _auth(self, extra: dict[str, Any]) -> dict[str, Any]:
+        if self.token:
+            extra.setdefault("HTTP_AUTHORIZATION", f"Bearer {self.token}")
+        return extra
+
+    def get(self, path: str, data: Any = None, **extra: Any) -> Any:  # type: ignore[override]
+        return super().get(path, data, **self._auth(extra))
+
+    def post(self, path: str, data: Any = None, **extra: Any) -> Any:  # type: ignore[override]
+        return super().post(path, data or {}, content_type="application/json", **self._auth(extra))
+
+    def patch(self, path: str, data: Any = None, **extra: Any) -> Any:  # type: ignore[override]
+        return super().patch(path, data or {}, content_type="application/json", **self._auth(extra))
+
+
+@pytest.fixture
+def api(tenant: Tenant) -> ApiClient:
+    return ApiClient(tenant.token)
+
+
+@pytest.fixture
+def api_as() -> Any:
+    return ApiClient

@@ -1,0 +1,7 @@
+"""REST endpoints of the timing app (mounted under /api/v1/ by config/api.py)."""
+
+from ninja import Router
+
+from workspaces.context import API_AUTH
+
+router = Router(tags=["timing"], auth=API_AUTH)

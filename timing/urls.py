@@ -1,0 +1,3 @@
+"""The response-timing analytics page."""
+
+urlpatterns: list = []

@@ -1,0 +1,165 @@
+"""Admin for tenants and their people. Staff who are not super-admins see only their own
+workspaces; knobs change through the audited service, revision knobs for super-admins only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from workspaces.access import is_true_superadmin, scope_to_user
+from workspaces.errors import DomainError
+from workspaces.models import (
+    KNOBS,
+    REVISION_KNOBS,
+    ApiToken,
+    Channel,
+    Lead,
+    Membership,
+    SettingsChange,
+    Workspace,
+    WorkspaceSettings,
+)
+from workspaces.services import workspace_settings_update
+
+
+class WorkspaceScopedAdmin(admin.ModelAdmin):
+    """Rows of the staff member's own workspaces unless they are a true super-admin."""
+
+    workspace_field = "workspace"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)
+        if is_true_superadmin(request.user):
+            return qs
+        return scope_to_user(qs, request.user, self.workspace_field)
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(WorkspaceScopedAdmin):
+    workspace_field = "pk"
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["id", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if is_true_superadmin(request.user):
+            return qs
+        return qs.filter(memberships__user_id=request.user.pk).distinct()
+
+
+@admin.register(WorkspaceSettings)
+class WorkspaceSettingsAdmin(WorkspaceScopedAdmin):
+    list_display = [
+        "workspace",
+        "auto_send_enabled",
+        "auto_send_confidence_threshold",
+        "revision_enabled",
+        "revision_model",
+        "revision_max_iterations",
+    ]
+    list_filter = ["auto_send_enabled", "revision_enabled"]
+    search_fields = ["workspace__name"]
+    fields = ["workspace", *KNOBS]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        readonly = ["workspace"]
+        if not is_true_superadmin(request.user):
+            readonly += sorted(REVISION_KNOBS)
+        return readonly
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # created with the workspace
+
+    def save_model(
+        self, request: HttpRequest, obj: WorkspaceSettings, form: Any, change: bool
+    ) -> None:
+        changes = {field: form.cleaned_data[field] for field in form.changed_data if field in KNOBS}
+        assert isinstance(request.user, User)
+        try:
+            workspace_settings_update(
+                workspace=obj.workspace, actor=request.user, changes=changes, source="admin"
+            )
+        except DomainError as exc:
+            self.message_user(request, f"{exc.message} {exc.details or ''}", messages.ERROR)
+
+
+@admin.register(Membership)
+class MembershipAdmin(WorkspaceScopedAdmin):
+    list_display = ["user", "workspace", "role", "created_at"]
+    list_filter = ["role", "workspace"]
+    search_fields = ["user__username", "user__email", "workspace__name"]
+    autocomplete_fields = ["user", "workspace"]
+
+
+@admin.register(Channel)
+class ChannelAdmin(WorkspaceScopedAdmin):
+    list_display = ["name", "kind", "workspace", "transport", "created_at"]
+    list_filter = ["kind", "transport"]
+    search_fields = ["name", "workspace__name", "key"]
+    # The signing secrets are never shown after creation.
+    exclude = ["secret", "previous_secret", "outbound_secret"]
+    readonly_fields = ["id", "key", "created_at"]
+
+
+@admin.register(Lead)
+class LeadAdmin(WorkspaceScopedAdmin):
+    list_display = [
+        "display_name",
+        "external_id",
+        "workspace",
+        "email",
+        "assigned_to",
+        "updated_at",
+    ]
+    list_filter = ["workspace"]
+    search_fields = ["name", "email", "phone", "external_id", "company"]
+    raw_id_fields = ["assigned_to"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(WorkspaceScopedAdmin):
+    list_display = [
+        "prefix",
+        "name",
+        "workspace",
+        "user",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["workspace"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    exclude = ["token_hash"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # issued by provisioning, where the plain value can be shown once
+
+
+@admin.register(SettingsChange)
+class SettingsChangeAdmin(WorkspaceScopedAdmin):
+    list_display = [
+        "created_at",
+        "workspace",
+        "field",
+        "old_value",
+        "new_value",
+        "changed_by",
+        "source",
+    ]
+    list_filter = ["field", "source", "workspace"]
+    search_fields = ["field", "workspace__name", "changed_by__username"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

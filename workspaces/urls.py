@@ -1,0 +1,3 @@
+"""Control-plane pages (super-admins)."""
+
+urlpatterns: list = []
