@@ -13,6 +13,23 @@ from workspaces.models import Channel, Role, Workspace
 from workspaces.services import api_token_create
 
 
+@pytest.fixture
+def celery_worker_live(transactional_db: None) -> Any:
+    """A real Celery worker (threads) consuming the real Redis broker, for tests whose
+    behaviour depends on tasks being delivered and run. Data must be committed, hence
+    `transactional_db`. The queue is purged first so no other test's tasks leak in."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    app.control.purge()
+    with start_worker(
+        app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING"
+    ) as worker:
+        yield worker
+    app.control.purge()
+
+
 @dataclass
 class Tenant:
     workspace: Workspace
