@@ -1,0 +1,195 @@
+"""What each /ops/ page shows: the selectors' figures arranged for the templates, with the
+charts drawn. Views stay one line; nothing here writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import QueryDict
+from django.utils import timezone
+
+from autosend.kill_switches import kill_switches
+from pipeline.models import Stage
+from workspaces.forms import FeedFilterForm, KnobsForm
+from workspaces.models import REVISION_KNOBS, Workspace
+from workspaces.ops import (
+    WINDOWS,
+    WindowFigures,
+    ai_ops_feed,
+    health_snapshot_full,
+    rates_over_time,
+    revision_figures,
+    revision_latency_histogram,
+    settings_changes,
+    stage_summary,
+    workspaces_with_settings,
+)
+from workspaces.ops_charts import bar_chart, line_chart
+from workspaces.ops_quality import (
+    MIN_DRAFTS_FOR_SUGGESTION,
+    TARGET_APPROVED_UNCHANGED,
+    prompt_quality,
+    review_outcomes,
+    threshold_suggestions,
+)
+
+WORKSPACES_PER_PAGE = 50
+HISTORY_PER_PAGE = 25
+FEED_PER_PAGE = 50
+STAGE_LABELS = dict(Stage.choices)
+
+
+def knob_display(value: Any) -> str:
+    """A knob value as people read it: on/off for switches, the value otherwise."""
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    return "—" if value is None else str(value)
+
+
+def _percent(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _rates_chart(now: datetime) -> Any:
+    buckets = rates_over_time(now=now)
+    origin = buckets[0].start if buckets else now
+
+    def hours(moment: datetime) -> float:
+        return (moment - origin).total_seconds() / 3600
+
+    ticks = [
+        (hours(b.start), timezone.localtime(b.start).strftime("%a %H:%M"))
+        for b in buckets
+        if b.start.hour == 0
+    ]
+    return line_chart(
+        [
+            ("auto-send", [(hours(b.start), b.auto_send_rate) for b in buckets]),
+            ("revision applied", [(hours(b.start), b.applied_rate) for b in buckets]),
+        ],
+        title="Auto-send rate and revision applied rate, per 6 hours, last 3 days",
+        x_ticks=ticks,
+        y_label="rate",
+        y_max=1.0,
+        y_format=_percent,
+    )
+
+
+def _window_tables(figures: dict[str, WindowFigures]) -> dict[str, Any]:
+    """Per-channel and per-reason rows with one cell per window (24 h, 3 d)."""
+    columns = [figures[name] for name in WINDOWS]
+    kinds = sorted({c.channel_kind for f in columns for c in f.applied_by_channel})
+    reasons: dict[str, list[int]] = {}
+    for i, f in enumerate(columns):
+        for reason, n in f.block_reasons:
+            reasons.setdefault(reason, [0] * len(columns))[i] = n
+    return {
+        "columns": columns,
+        "channel_rows": [
+            (
+                kind,
+                [
+                    next((c for c in f.applied_by_channel if c.channel_kind == kind), None)
+                    for f in columns
+                ],
+            )
+            for kind in kinds
+        ],
+        "reason_rows": sorted(reasons.items(), key=lambda item: (-item[1][-1], item[0])),
+    }
+
+
+def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> dict[str, Any]:
+    now = now or timezone.now()
+    workspaces = Paginator(workspaces_with_settings(), WORKSPACES_PER_PAGE).get_page(page)
+    suggestions = threshold_suggestions(
+        review_outcomes(now=now, workspace_ids=[ws.pk for ws in workspaces], edit_sizes=False)
+    )
+    return {
+        "ops_section": "overview",
+        "health": health_snapshot_full(now=now),
+        **_window_tables(revision_figures(now=now)),
+        "rates_chart": _rates_chart(now),
+        "latency_chart": bar_chart(
+            revision_latency_histogram(now=now),
+            title="Revision loop latency per draft, last 3 days",
+            y_label="drafts",
+        ),
+        "workspaces": workspaces,
+        "workspace_rows": [(ws, suggestions.get(ws.pk)) for ws in workspaces],
+        "recent_changes": settings_changes()[:10],
+        "min_drafts": MIN_DRAFTS_FOR_SUGGESTION,
+        "target": TARGET_APPROVED_UNCHANGED,
+    }
+
+
+def ops_workspace_context(
+    *, workspace: Workspace, form: KnobsForm | None = None, history_page: Any = None
+) -> dict[str, Any]:
+    ws_settings = workspace.settings
+    outcomes = review_outcomes(workspace_ids=[workspace.pk], edit_sizes=False)
+    return {
+        "ops_section": "overview",
+        "workspace": workspace,
+        "ws_settings": ws_settings,
+        "form": form or KnobsForm(ws_settings=ws_settings),
+        "revision_knobs": sorted(REVISION_KNOBS),
+        "suggestion": threshold_suggestions(outcomes).get(workspace.pk),
+        "history": Paginator(settings_changes(workspace=workspace), HISTORY_PER_PAGE).get_page(
+            history_page
+        ),
+        "kill_switches": kill_switches(),
+        "min_drafts": MIN_DRAFTS_FOR_SUGGESTION,
+        "target": TARGET_APPROVED_UNCHANGED,
+    }
+
+
+def ops_feed_context(params: QueryDict) -> dict[str, Any]:
+    form = FeedFilterForm(params)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "stage": data["stage"],
+            "workspace_id": data["workspace"].pk if data["workspace"] else None,
+            "outcome": data["outcome"],
+            "source": data["source"],
+        }
+    now = timezone.now()
+    events = Paginator(ai_ops_feed(now=now, **filters), FEED_PER_PAGE).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    summary = stage_summary(now=now, workspace_id=filters.get("workspace_id"))
+    return {
+        "ops_section": "feed",
+        "form": form,
+        "events": events,
+        "query": query.urlencode(),
+        "summary": summary,
+        "stage_labels": STAGE_LABELS,
+        "p95_chart": bar_chart(
+            [
+                (s.stage.removeprefix("auto_send_").removeprefix("draft_"), s.p95_ms or 0)
+                for s in summary
+            ],
+            title="p95 latency of LLM calls by stage, last 3 days",
+            y_label="ms",
+        ),
+    }
+
+
+def ops_quality_context(*, now: datetime | None = None) -> dict[str, Any]:
+    outcomes = review_outcomes(now=now)
+    suggestions = threshold_suggestions(outcomes)
+    workspaces = list(Workspace.objects.select_related("settings").order_by("name"))
+    return {
+        "ops_section": "quality",
+        "prompts": prompt_quality(outcomes),
+        "thresholds": [(ws, suggestions.get(ws.pk)) for ws in workspaces],
+        "min_drafts": MIN_DRAFTS_FOR_SUGGESTION,
+        "target": TARGET_APPROVED_UNCHANGED,
+    }
