@@ -9,7 +9,7 @@ from typing import Any
 from drafts.models import Draft, DraftAction, LearningSample, Message
 from pipeline.models import PipelineArtifact, PipelineRun
 from tests.factories import ConversationFactory, LeadFactory, MessageFactory
-from workspaces.models import Channel, Workspace
+from workspaces.models import Channel, Workspace, WorkspaceSettings
 
 
 def inbound_message(channel: Channel, *, received_at: datetime | None = None, **kwargs: Any):
@@ -95,3 +95,50 @@ def review(
 
 def workspace_channel(workspace: Workspace, kind: str = "email") -> Channel:
     return workspace.channels.get(kind=kind)
+
+
+KNOBS_FORM = [
+    "auto_send_confidence_threshold",
+    "auto_send_delay_min_seconds",
+    "auto_send_delay_max_seconds",
+    "revision_model",
+    "revision_reasoning_effort",
+    "revision_max_iterations",
+]
+ADMIN_FIELDS = [
+    "auto_send_enabled",
+    "auto_send_confidence_threshold",
+    "auto_send_delay_min_seconds",
+    "auto_send_delay_max_seconds",
+    "revision_enabled",
+    "revision_model",
+    "revision_reasoning_effort",
+    "revision_max_iterations",
+    "draft_model",
+    "lead_context_bundle_enabled",
+    "meeting_booking_gate_enabled",
+    "reply_guidelines",
+]
+
+
+def knobs_post(ws_settings: WorkspaceSettings, **changes: Any) -> dict[str, Any]:
+    """What the browser posts from the /ops/ knobs form: every field, and its rendered
+    value as the hidden initial."""
+    data: dict[str, Any] = {}
+    for name in KNOBS_FORM:
+        current = getattr(ws_settings, name)
+        data[name] = changes.get(name, current)
+        data[f"initial-{name}"] = current
+    return data
+
+
+def admin_post(ws_settings: WorkspaceSettings, fields: list[str], **changes: Any) -> dict[str, Any]:
+    """What the admin change form posts: booleans as present/absent checkboxes."""
+    data: dict[str, Any] = {}
+    for name in fields:
+        value = changes.get(name, getattr(ws_settings, name))
+        if value is True:
+            data[name] = "on"
+        elif value is not False:
+            data[name] = value
+    return data

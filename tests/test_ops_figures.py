@@ -158,7 +158,7 @@ def test_rates_over_time_in_six_hour_buckets(revision_data):
     assert len(buckets) == 12
     assert buckets[0].start == NOW - 72 * H
     assert buckets[-1].start == NOW - 6 * H
-    last = buckets[-1]  # 06:00–12:00 today: drafts created 1, 1, 1, 2, 2, 3 and 5 hours ago
+    last = buckets[-1]  # 06:00-12:00 today: drafts created 1, 1, 1, 2, 2, 3 and 5 hours ago
     assert (last.evaluated, last.auto_sent) == (6, 2)
     assert (last.attempted, last.applied) == (3, 2)
     assert [b.evaluated for b in buckets] == [0, 0, 0, 1, 0, 1, 1, 2, 0, 0, 0, 6]

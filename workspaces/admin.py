@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from workspaces.access import is_true_superadmin, scope_to_user
 from workspaces.errors import DomainError
@@ -78,14 +78,37 @@ class WorkspaceSettingsAdmin(WorkspaceScopedAdmin):
     def save_model(
         self, request: HttpRequest, obj: WorkspaceSettings, form: Any, change: bool
     ) -> None:
+        """Through the audited service, never `obj.save()`: one SettingsChange per field.
+        The form has already validated the row; a refusal here (a concurrent change made the
+        row invalid) propagates to `changeform_view`, which rolls back and says why."""
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field in KNOBS}
         assert isinstance(request.user, User)
+        workspace_settings_update(
+            workspace=obj.workspace, actor=request.user, changes=changes, source="admin"
+        )
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         try:
-            workspace_settings_update(
-                workspace=obj.workspace, actor=request.user, changes=changes, source="admin"
-            )
+            return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as exc:
-            self.message_user(request, f"{exc.message} {exc.details or ''}", messages.ERROR)
+            self.message_user(request, refusal_text(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def refusal_text(exc: DomainError) -> str:
+    """`Invalid settings. auto_send_delay_max_seconds: The maximum delay …` for a page."""
+    details = exc.details if isinstance(exc.details, list) else []
+    parts = [
+        f"{item['field']}: {item['message']}" if isinstance(item, dict) else str(item)
+        for item in details
+    ]
+    return " ".join([exc.message, *parts])
 
 
 @admin.register(Membership)

@@ -40,8 +40,8 @@ from django.utils import timezone
 from kombu import Connection
 
 from autosend.kill_switches import kill_switches
-from config.celery import app as celery_app
 from autosend.models import ScheduledSend
+from config.celery import app as celery_app
 from drafts.models import Draft, Message
 from pipeline.models import AIInteraction, PipelineArtifact, PipelineRun, Stage
 from workspaces.health import broker_status, database_status

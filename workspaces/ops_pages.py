@@ -50,6 +50,10 @@ def knob_display(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+def _whole(value: float) -> str:
+    return f"{value:,.0f}"
+
+
 def _percent(value: float) -> str:
     return f"{value:.0%}"
 
@@ -178,6 +182,7 @@ def ops_feed_context(params: QueryDict) -> dict[str, Any]:
             ],
             title="p95 latency of LLM calls by stage, last 3 days",
             y_label="ms",
+            value_format=_whole,
         ),
     }
 
