@@ -20,7 +20,7 @@ from workspaces.ops import (
     backlog_snapshot,
     bucket_start,
     celery_queue_depth,
-    health_snapshot_full,
+    ops_health_snapshot,
     rates_over_time,
     revision_figures,
     revision_latency_histogram,
@@ -232,7 +232,7 @@ def test_queue_depth_counts_messages_waiting_on_redis(db, empty_queue):
         celery_app.send_task("ops.tests.never_consumed")
     celery_app.send_task("ops.tests.never_consumed", priority=9)
     assert celery_queue_depth() == 4
-    assert health_snapshot_full().queue_depth == 4
+    assert ops_health_snapshot().queue_depth == 4
 
 
 @override_settings(CELERY_BROKER_URL="amqp://guest@127.0.0.1:1//")
@@ -242,7 +242,7 @@ def test_queue_depth_is_not_available_on_other_brokers(db):
 
 @override_settings(AUTO_SEND_DISABLED=True)
 def test_health_snapshot_shows_kill_switches_and_services(db, empty_queue):
-    snapshot = health_snapshot_full()
+    snapshot = ops_health_snapshot()
     assert snapshot.kill_switches == {"auto_send_disabled": True, "revision_disabled": False}
     assert (snapshot.database, snapshot.broker, snapshot.queue_depth) == ("ok", "ok", 0)
 

@@ -7,6 +7,7 @@ query that computes it (docs/runbook.md repeats the definitions for the people o
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,9 +34,8 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Coalesce, RowNumber, TruncHour
+from django.db.models.functions import Coalesce, TruncHour
 from django.utils import timezone
 from kombu import Connection
 
@@ -46,6 +46,8 @@ from drafts.models import Draft, Message
 from pipeline.models import AIInteraction, PipelineArtifact, PipelineRun, Stage
 from workspaces.health import broker_status, database_status
 from workspaces.models import SettingsChange, Workspace
+
+logger = logging.getLogger(__name__)
 
 WINDOWS: dict[str, timedelta] = {"24h": timedelta(hours=24), "3d": timedelta(days=3)}
 FEED_WINDOW = timedelta(days=3)
@@ -128,6 +130,7 @@ def celery_queue_depth(queue: str | None = None, timeout: float = 1.0) -> int | 
             channel: Any = conn.default_channel
             return int(channel.queue_declare(queue=name).message_count)
     except Exception:
+        logger.warning("ops: queue depth unavailable", exc_info=False)
         return None
 
 
@@ -160,7 +163,7 @@ def backlog_snapshot(*, now: datetime | None = None) -> Backlog:
     )
 
 
-def health_snapshot_full(*, now: datetime | None = None) -> HealthSnapshot:
+def ops_health_snapshot(*, now: datetime | None = None) -> HealthSnapshot:
     """Everything on the health card of /ops/ (the public /api/v1/health stays minimal)."""
     broker = broker_status()
     return HealthSnapshot(
@@ -452,27 +455,6 @@ def settings_changes(*, workspace: Workspace | None = None) -> QuerySet[Settings
         "-created_at", "-id"
     )
     return qs if workspace is None else qs.filter(workspace=workspace)
-
-
-def settings_changes_latest(*, per_workspace: int, workspace_ids: list[Any]) -> dict[Any, list]:
-    """The newest `per_workspace` changes of each workspace, in one query."""
-    rows = (
-        SettingsChange.objects.filter(workspace_id__in=workspace_ids)
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("workspace_id")],
-                order_by=[F("created_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=per_workspace)
-        .select_related("changed_by")
-        .order_by("workspace_id", "rank")
-    )
-    latest: dict[Any, list] = defaultdict(list)
-    for row in rows:
-        latest[row.workspace_id].append(row)
-    return latest
 
 
 # --- The AI-ops feed ----------------------------------------------------------------------

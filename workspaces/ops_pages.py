@@ -18,7 +18,7 @@ from workspaces.ops import (
     WINDOWS,
     WindowFigures,
     ai_ops_feed,
-    health_snapshot_full,
+    ops_health_snapshot,
     rates_over_time,
     revision_figures,
     revision_latency_histogram,
@@ -115,7 +115,7 @@ def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> di
     )
     return {
         "ops_section": "overview",
-        "health": health_snapshot_full(now=now),
+        "health": ops_health_snapshot(now=now),
         **_window_tables(revision_figures(now=now)),
         "rates_chart": _rates_chart(now),
         "latency_chart": bar_chart(
