@@ -233,7 +233,7 @@ def notifications_for(*, workspace: Workspace, user: Any) -> QuerySet[Notificati
 
 def nav_counts(*, workspace: Workspace, user: Any) -> dict[str, int]:
     """Drafts waiting, pending proposals and unread notifications, in one query."""
-    row: dict[str, Any] | None = (
+    row = (
         Workspace.objects.filter(pk=workspace.pk)
         .values(
             pending=_count(Draft.objects.filter(workspace=workspace, status=S.PENDING)),
@@ -246,7 +246,13 @@ def nav_counts(*, workspace: Workspace, user: Any) -> dict[str, int]:
         )
         .first()
     )
-    return {k: int(v or 0) for k, v in (row or {}).items()}
+    if row is None:
+        return {"pending": 0, "proposals": 0, "unread": 0}
+    return {
+        "pending": row["pending"] or 0,
+        "proposals": row["proposals"] or 0,
+        "unread": row["unread"] or 0,
+    }
 
 
 def learning_samples_iter(
