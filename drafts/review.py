@@ -45,14 +45,16 @@ def text_normalize(text: str) -> str:
 
 def text_diff(original: str, final: str) -> list[dict[str, Any]]:
     """A word-level diff as JSON: difflib opcodes over word and whitespace tokens. `a`/`b` are
-    token ranges in original/final; changed spans carry their text, so `original` plus the
-    diff rebuilds `final`."""
+    token ranges in original/final; every span carries its text (`text` when equal, `before`
+    and `after` otherwise), so the diff alone shows, and rebuilds, both versions."""
     a, b = _TOKEN.findall(original), _TOKEN.findall(final)
     ops: list[dict[str, Any]] = []
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         op: dict[str, Any] = {"op": tag, "a": [i1, i2], "b": [j1, j2]}
-        if tag != "equal":
+        if tag == "equal":
+            op["text"] = "".join(a[i1:i2])
+        else:
             op["before"] = "".join(a[i1:i2])
             op["after"] = "".join(b[j1:j2])
         ops.append(op)

@@ -24,6 +24,7 @@ S = Draft.Status
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
 EXCERPT_CHARS = 160
+PROPOSALS_PAGE_LIMIT = 300
 
 # Queue filter "reason": why a draft is waiting for a human.
 REASONS: dict[str, tuple[str, Q]] = {
@@ -75,6 +76,25 @@ def drafts_filtered(*, workspace: Workspace, filters: DraftFilters) -> QuerySet[
     return queryset
 
 
+def _list_rows(queryset: QuerySet[Draft], *, for_queue: bool) -> QuerySet[Draft]:
+    """What a list shows of each draft: its lead, channel and holder, and for the queue short
+    excerpts of the inbound message and the reply instead of their full text."""
+    rows = queryset.select_related("conversation__lead", "conversation__channel", "held_by")
+    if for_queue:
+        rows = rows.annotate(
+            inbound_excerpt=Substr("trigger_message__body_text", 1, EXCERPT_CHARS),
+            draft_excerpt=Substr("text", 1, EXCERPT_CHARS),
+        ).defer("text", "original_text", "sources")
+    return rows
+
+
+def queue_row(*, workspace: Workspace, draft_id: Any) -> Draft | None:
+    """One draft as the queue shows it (to redraw its row after an action)."""
+    return _list_rows(
+        Draft.objects.filter(workspace=workspace, pk=draft_id), for_queue=True
+    ).first()
+
+
 def drafts_page(
     *,
     workspace: Workspace,
@@ -91,16 +111,8 @@ def drafts_page(
     )
     order = ("-created_at", "-id") if newest_first else ("created_at", "id")
     page_ids = base.order_by(*order).values("pk")[offset : offset + limit]
-    rows = (
-        Draft.objects.filter(pk__in=Subquery(page_ids))
-        .select_related("conversation__lead", "conversation__channel", "held_by")
-        .order_by(*order)
-    )
-    if for_queue:
-        rows = rows.annotate(
-            inbound_excerpt=Substr("trigger_message__body_text", 1, EXCERPT_CHARS),
-            draft_excerpt=Substr("text", 1, EXCERPT_CHARS),
-        ).defer("text", "original_text", "sources")
+    rows = _list_rows(Draft.objects.filter(pk__in=Subquery(page_ids)), for_queue=for_queue)
+    rows = rows.order_by(*order)
     return DraftPage(
         items=list(rows),
         count=stats["count"] or 0,
@@ -168,15 +180,27 @@ def message_with_draft(*, workspace: Workspace, message_id: Any) -> Message | No
 
 
 def proposals_for_review(
-    *, workspace: Workspace, status: str | None, limit: int = 300, offset: int = 0
+    *,
+    workspace: Workspace,
+    status: str | None,
+    assigned_to: Any = None,
+    limit: int = PROPOSALS_PAGE_LIMIT,
+    offset: int = 0,
 ) -> list[Proposal]:
+    """Proposals oldest first, with their lead, rep and decider."""
     queryset = Proposal.objects.filter(workspace=workspace)
     if status:
         queryset = queryset.filter(status=status)
+    if assigned_to is not None:
+        queryset = queryset.filter(lead__assigned_to=assigned_to)
+    queryset = queryset.select_related("lead__assigned_to", "decided_by")
+    return list(queryset.order_by("created_at", "id")[offset : offset + limit])
+
+
+def proposals_of_batch(*, workspace: Workspace, batch_id: Any) -> list[Proposal]:
+    queryset = Proposal.objects.filter(workspace=workspace, batch_id=batch_id)
     return list(
-        queryset.select_related("lead__assigned_to", "decided_by").order_by("created_at", "id")[
-            offset : offset + limit
-        ]
+        queryset.select_related("lead__assigned_to", "decided_by").order_by("created_at", "id")
     )
 
 
@@ -236,11 +260,11 @@ def nav_counts(*, workspace: Workspace, user: Any) -> dict[str, int]:
     row = (
         Workspace.objects.filter(pk=workspace.pk)
         .values(
-            pending=_count(Draft.objects.filter(workspace=workspace, status=S.PENDING)),
-            proposals=_count(
+            n_pending=_count(Draft.objects.filter(workspace=workspace, status=S.PENDING)),
+            n_proposals=_count(
                 Proposal.objects.filter(workspace=workspace, status=Proposal.Status.PENDING)
             ),
-            unread=_count(
+            n_unread=_count(
                 notifications_for(workspace=workspace, user=user).filter(read_at__isnull=True)
             ),
         )
@@ -249,9 +273,9 @@ def nav_counts(*, workspace: Workspace, user: Any) -> dict[str, int]:
     if row is None:
         return {"pending": 0, "proposals": 0, "unread": 0}
     return {
-        "pending": row["pending"] or 0,
-        "proposals": row["proposals"] or 0,
-        "unread": row["unread"] or 0,
+        "pending": row["n_pending"] or 0,
+        "proposals": row["n_proposals"] or 0,
+        "unread": row["n_unread"] or 0,
     }
 
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drafts.review import _TOKEN, text_diff
+from drafts.review import text_diff
 
 
-def _rebuild(original: str, diff: list[dict]) -> str:
-    tokens = _TOKEN.findall(original)
-    out = []
-    for op in diff:
-        out.append("".join(tokens[op["a"][0] : op["a"][1]]) if op["op"] == "equal" else op["after"])
-    return "".join(out)
+def _versions(diff: list[dict]) -> tuple[str, str]:
+    before = "".join(op["text"] if op["op"] == "equal" else op["before"] for op in diff)
+    after = "".join(op["text"] if op["op"] == "equal" else op["after"] for op in diff)
+    return before, after
 
 
 def test_diff_names_the_changed_words():
@@ -22,8 +20,9 @@ def test_diff_names_the_changed_words():
         ("", " pro"),
         ("$40", "$45"),
     ]
+    assert diff[0] == {"op": "equal", "a": [0, 1], "b": [0, 1], "text": "The"}
 
 
 @given(st.text(max_size=80), st.text(max_size=80))
-def test_original_plus_diff_rebuilds_the_final(original, final):
-    assert _rebuild(original, text_diff(original, final)) == final
+def test_the_diff_rebuilds_both_versions(original, final):
+    assert _versions(text_diff(original, final)) == (original, final)
