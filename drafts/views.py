@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -144,13 +144,22 @@ def queue(request: HttpRequest) -> HttpResponse:
 # --- The draft page ------------------------------------------------------------------------
 
 
-def _lead_local_time(tz_name: str) -> datetime | None:
+def _lead_local_time(tz_name: str) -> str:
+    """The lead's wall-clock time now ("" when their time zone is unknown)."""
     if not tz_name:
-        return None
+        return ""
     try:
-        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name))
+        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return ""
+
+
+def _artifact_confidence(stage: str, payload: Any) -> float | None:
+    """An evaluation's confidence, shown on its timeline row."""
+    if stage != Stage.EVALUATION or not isinstance(payload, dict):
         return None
+    value = payload.get("confidence")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _render_draft(
@@ -176,7 +185,10 @@ def _render_draft(
             "channel": draft.conversation.channel,
             "lead_local_time": _lead_local_time(lead.timezone),
             "thread": selectors.draft_thread(draft=draft),
-            "artifacts": [(a, STAGE_LABELS.get(a.stage, a.stage)) for a in artifacts],
+            "artifacts": [
+                (a, STAGE_LABELS.get(a.stage, a.stage), _artifact_confidence(a.stage, a.payload))
+                for a in artifacts
+            ],
             "actions": selectors.draft_actions(draft=draft),
             "send": getattr(draft, "scheduled_send", None),
             "hold": hold,

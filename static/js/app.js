@@ -13,6 +13,8 @@
 
   // Refusals (400/403/409) come back as the fragment to show, with the reason in it.
   if (window.htmx) {
+    // Settling copies the style attribute, which the CSP (style-src 'self') refuses.
+    window.htmx.config.attributesToSettle = ["class", "width", "height"];
     window.htmx.config.responseHandling = [
       { code: "204", swap: false },
       { code: "[23]..", swap: true },
@@ -33,7 +35,9 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { localizeTimes(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { localizeTimes(event.detail.target.parentNode || document); });
+  // htmx:load fires on content htmx has just put in the page (and bubbles, unlike events on
+  // an element an outerHTML swap replaced).
+  document.addEventListener("htmx:load", function (event) { localizeTimes(event.target); });
 
   function typing(target) {
     return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
@@ -66,11 +70,13 @@
   }
   function approveSelected() {
     var row = selected();
-    if (!row || !row.dataset.approveUrl || !window.htmx) { return; }
+    // One request per row: the redrawn row has no approve URL once the draft is booked.
+    if (!row || !row.dataset.approveUrl || row.dataset.approving || !window.htmx) { return; }
+    row.dataset.approving = "1";
     window.htmx.ajax("POST", row.dataset.approveUrl, { target: "#" + row.id, swap: "outerHTML" });
   }
-  document.addEventListener("htmx:afterSwap", function () {
-    if (selectedId && document.getElementById(selectedId)) { select(document.getElementById(selectedId)); }
+  document.addEventListener("htmx:load", function (event) {
+    if (selectedId && event.target.id === selectedId) { select(event.target); }
   });
   document.addEventListener("click", function (event) {
     var row = event.target.closest && event.target.closest("[data-queue] .qrow");
