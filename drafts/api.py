@@ -377,13 +377,11 @@ def drafts_list(
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
     """Drafts of the workspace, oldest first (stable under offset paging as new ones arrive)."""
-    page = selectors.drafts_page(
-        workspace=actor_of(request).workspace,
-        filters=selectors.DraftFilters(status=status),
-        offset=offset,
-        limit=limit,
-    )
-    return {"items": [_draft_out(d) for d in page.items], "count": page.count}
+    workspace = actor_of(request).workspace
+    filters = selectors.DraftFilters(status=status)
+    count, _ = selectors.drafts_stats(workspace=workspace, filters=filters)
+    items = selectors.drafts_page(workspace=workspace, filters=filters, offset=offset, limit=limit)
+    return {"items": [_draft_out(d) for d in items], "count": count}
 
 
 @router.get("/drafts/{draft_id}", response=DraftDetailOut)

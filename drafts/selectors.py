@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Func, IntegerField, Max, Min, Q, QuerySet, Subquery
+from django.db.models import Count, Func, IntegerField, Min, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 
 from drafts.models import Draft, DraftAction, LearningSample, Message, Notification, Proposal
@@ -42,14 +42,6 @@ class DraftFilters:
     status: str | None = S.PENDING  # None: every status
     channel_id: UUID | None = None
     reason: str | None = None
-
-
-@dataclass
-class DraftPage:
-    items: list[Draft]
-    count: int
-    oldest: datetime | None = None
-    newest: datetime | None = None
 
 
 class _CountAll(Func):
@@ -95,6 +87,13 @@ def queue_row(*, workspace: Workspace, draft_id: Any) -> Draft | None:
     ).first()
 
 
+def drafts_stats(*, workspace: Workspace, filters: DraftFilters) -> tuple[int, datetime | None]:
+    """How many drafts match, and when the oldest of them was made: one index-only scan."""
+    base = drafts_filtered(workspace=workspace, filters=filters)
+    stats = base.order_by().aggregate(count=Count("*"), oldest=Min("created_at"))
+    return stats["count"] or 0, stats["oldest"]
+
+
 def drafts_page(
     *,
     workspace: Workspace,
@@ -103,22 +102,14 @@ def drafts_page(
     limit: int,
     newest_first: bool = False,
     for_queue: bool = False,
-) -> DraftPage:
-    """One page of drafts with count (and the oldest/newest waiting time) in two queries."""
+) -> list[Draft]:
+    """One page of drafts in one query: the page's ids from the index, then only those rows
+    joined to what a list shows."""
     base = drafts_filtered(workspace=workspace, filters=filters)
-    stats = base.order_by().aggregate(
-        count=Count("*"), oldest=Min("created_at"), newest=Max("created_at")
-    )
     order = ("-created_at", "-id") if newest_first else ("created_at", "id")
     page_ids = base.order_by(*order).values("pk")[offset : offset + limit]
     rows = _list_rows(Draft.objects.filter(pk__in=Subquery(page_ids)), for_queue=for_queue)
-    rows = rows.order_by(*order)
-    return DraftPage(
-        items=list(rows),
-        count=stats["count"] or 0,
-        oldest=stats["oldest"],
-        newest=stats["newest"],
-    )
+    return list(rows.order_by(*order))
 
 
 def draft_for_review(*, workspace: Workspace, draft_id: Any) -> Draft | None:
@@ -255,12 +246,23 @@ def notifications_for(*, workspace: Workspace, user: Any) -> QuerySet[Notificati
     ).order_by("-created_at", "-id")
 
 
-def nav_counts(*, workspace: Workspace, user: Any) -> dict[str, int]:
-    """Drafts waiting, pending proposals and unread notifications, in one query."""
+@dataclass(frozen=True)
+class NavCounts:
+    pending: int = 0
+    oldest_pending: datetime | None = None
+    proposals: int = 0
+    unread: int = 0
+
+
+def nav_counts(*, workspace: Workspace, user: Any) -> NavCounts:
+    """Drafts waiting (and since when), pending proposals and unread notifications, in one
+    query of index-only counts."""
+    pending = Draft.objects.filter(workspace=workspace, status=S.PENDING)
     row = (
         Workspace.objects.filter(pk=workspace.pk)
         .values(
-            n_pending=_count(Draft.objects.filter(workspace=workspace, status=S.PENDING)),
+            n_pending=_count(pending),
+            oldest_pending=Subquery(pending.order_by("created_at").values("created_at")[:1]),
             n_proposals=_count(
                 Proposal.objects.filter(workspace=workspace, status=Proposal.Status.PENDING)
             ),
@@ -271,12 +273,13 @@ def nav_counts(*, workspace: Workspace, user: Any) -> dict[str, int]:
         .first()
     )
     if row is None:
-        return {"pending": 0, "proposals": 0, "unread": 0}
-    return {
-        "pending": row["n_pending"] or 0,
-        "proposals": row["n_proposals"] or 0,
-        "unread": row["n_unread"] or 0,
-    }
+        return NavCounts()
+    return NavCounts(
+        pending=row["n_pending"] or 0,
+        oldest_pending=row["oldest_pending"],
+        proposals=row["n_proposals"] or 0,
+        unread=row["n_unread"] or 0,
+    )
 
 
 def learning_samples_iter(

@@ -38,6 +38,7 @@ from drafts.review import (
 )
 from pipeline.models import Stage
 from workspaces.context import Actor, session_actor
+from workspaces.context_processors import request_nav_counts
 from workspaces.errors import DomainError
 
 QUEUE_PAGE_SIZE = 50
@@ -105,7 +106,12 @@ def queue(request: HttpRequest) -> HttpResponse:
     filters = selectors.DraftFilters(
         status=None if status == "all" else status, channel_id=channel_id, reason=reason or None
     )
-    page = selectors.drafts_page(
+    if filters == selectors.DraftFilters():  # the plain queue: the nav counted it already
+        counts = request_nav_counts(request, actor.workspace)
+        count, oldest = counts.pending, counts.oldest_pending
+    else:
+        count, oldest = selectors.drafts_stats(workspace=actor.workspace, filters=filters)
+    items = selectors.drafts_page(
         workspace=actor.workspace,
         filters=filters,
         offset=(page_number - 1) * QUEUE_PAGE_SIZE,
@@ -113,7 +119,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         newest_first=status not in (Draft.Status.PENDING, Draft.Status.SCHEDULED),
         for_queue=True,
     )
-    pages = max(1, math.ceil(page.count / QUEUE_PAGE_SIZE))
+    pages = max(1, math.ceil(count / QUEUE_PAGE_SIZE))
     first_index = (page_number - 1) * QUEUE_PAGE_SIZE + 1
     query = {"status": status, "channel": channel_id or "", "reason": reason}
     base_query = "&".join(f"{k}={v}" for k, v in query.items() if v)
@@ -122,9 +128,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "drafts/queue.html",
         {
             "actor": actor,
-            "rows": [QueueRow(draft=d, hold=draft_hold_of(d, actor.user)) for d in page.items],
-            "count": page.count,
-            "oldest": page.oldest,
+            "rows": [QueueRow(draft=d, hold=draft_hold_of(d, actor.user)) for d in items],
+            "count": count,
+            "oldest": oldest,
             "status": status,
             "status_choices": STATUS_CHOICES,
             "channels": channels,
@@ -134,7 +140,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "page_number": page_number,
             "pages": pages,
             "first_index": first_index,
-            "last_index": first_index + len(page.items) - 1,
+            "last_index": first_index + len(items) - 1,
             "base_query": base_query,
             "filtered": bool(channel_id or reason or status != Draft.Status.PENDING),
         },

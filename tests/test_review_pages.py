@@ -139,7 +139,7 @@ def test_queue_query_count_is_constant(operator_client, tenant, django_assert_ma
             )
     with_50 = queries()
     assert with_5 == with_50
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(7):
         operator_client.get("/")
 
 

@@ -6,11 +6,22 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from drafts.selectors import nav_counts
+from drafts.selectors import NavCounts, nav_counts
 from workspaces.access import workspaces_for
 from workspaces.context import SESSION_WORKSPACE_KEY
+from workspaces.models import Workspace
 
 SECTIONS = {"queue": "queue", "draft-detail": "queue", "proposals": "proposals", "timing": "timing"}
+
+
+def request_nav_counts(request: HttpRequest, workspace: Workspace) -> NavCounts:
+    """The navigation's counts, computed once per request (the queue page shows the same
+    numbers and reuses them instead of counting the queue twice)."""
+    cached = getattr(request, "_nav_counts", None)
+    if cached is None or cached[0] != workspace.pk:
+        cached = (workspace.pk, nav_counts(workspace=workspace, user=request.user))
+        request._nav_counts = cached  # type: ignore[attr-defined]
+    return cached[1]
 
 
 def nav(request: HttpRequest) -> dict[str, Any]:
@@ -23,7 +34,7 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     chosen = str(request.session.get(SESSION_WORKSPACE_KEY) or "")
     workspace = next((ws for ws in workspaces if str(ws.pk) == chosen), None)
     workspace = workspace or (workspaces[0] if workspaces else None)
-    counts = nav_counts(workspace=workspace, user=user) if workspace else {}
+    counts = request_nav_counts(request, workspace) if workspace else NavCounts()
     match = getattr(request, "resolver_match", None)
     name = match.url_name if match else ""
     section = "ops" if request.path.startswith("/ops/") else SECTIONS.get(name or "", "")
@@ -32,8 +43,8 @@ def nav(request: HttpRequest) -> dict[str, Any]:
             "workspaces": workspaces,
             "workspace": workspace,
             "section": section,
-            "pending_count": counts.get("pending", 0),
-            "proposal_count": counts.get("proposals", 0),
-            "unread_count": counts.get("unread", 0),
+            "pending_count": counts.pending,
+            "proposal_count": counts.proposals,
+            "unread_count": counts.unread,
         }
     }
