@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from autosend.models import ScheduledSend
@@ -61,6 +62,9 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         )
         yield instance
         instance.close()
+        # While Playwright's loop runs, the ORM calls of the test get their own connection
+        # (Django keeps one per thread and async context): close it, or it outlives the test.
+        connections.close_all()
 
 
 class Session:
@@ -307,5 +311,10 @@ def test_pages_read_at_800px(browser, live_server, tenant):
     assert widths[0] <= widths[1]
     page.goto(f"{live_server.url}/proposals/")
     session.shot("proposals-800")
+    widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert widths[0] <= widths[1]
+    page.goto(f"{live_server.url}/notifications/")
+    assert "Lee Chen: blocked draft" in page.inner_text("main")
+    session.shot("notifications-800")
     assert session.errors == []
     session.close()
