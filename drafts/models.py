@@ -231,8 +231,10 @@ class Draft(models.Model):
             ),
         ]
         indexes = [
+            # The review queue, oldest first; `id` breaks ties and lets a page's ids come
+            # from an index-only scan, however deep the page.
             models.Index(
-                fields=["workspace", "created_at"],
+                fields=["workspace", "created_at", "id"],
                 condition=Q(status="pending"),
                 name="draft_pending_queue",
             ),

@@ -1,15 +1,451 @@
-"""Operator pages: the review queue."""
+"""Operator pages: the review queue, the draft page, proposals and the notification feed.
+
+Views parse the request, scope it to the session's workspace (another workspace's id is a
+404) and call one service. Forms work without JavaScript (post, then redirect); with htmx the
+same views answer with the fragment to swap, and refusals come back as that fragment with
+their 4xx status and the reason in plain words.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import math
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
-from workspaces.context import session_actor
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from drafts import selectors
+from drafts.models import Draft, DraftAction, Proposal
+from drafts.proposals import proposal_accept, proposal_batch_decide, proposal_reject
+from drafts.review import (
+    Hold,
+    draft_approve,
+    draft_hold,
+    draft_hold_of,
+    draft_reject,
+    notification_mark_read,
+    notifications_mark_all_read,
+    reject_reason_parse,
+)
+from pipeline.models import Stage
+from workspaces.context import Actor, session_actor
+from workspaces.context_processors import request_nav_counts
+from workspaces.errors import DomainError
+
+QUEUE_PAGE_SIZE = 50
+STATUS_CHOICES = [(s.value, s.label) for s in Draft.Status] + [("all", "Any status")]
+PROPOSAL_STATUS_CHOICES = [(s.value, s.label) for s in Proposal.Status] + [("all", "Any status")]
+STAGE_LABELS = dict(Stage.choices)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    """The session's workspace actor; a signed-in user with no workspace gets a 404."""
+    actor = session_actor(request)
+    if actor is None:
+        raise Http404("No workspace.")
+    return actor
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _uuid_or_none(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+# --- The review queue ----------------------------------------------------------------------
+
+
+@dataclass
+class QueueRow:
+    draft: Draft
+    hold: Hold | None
+    error: str = ""
 
 
 @login_required
+@require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     actor = session_actor(request)
-    return render(request, "drafts/queue.html", {"actor": actor})
+    if actor is None:
+        return render(request, "drafts/queue.html", {"actor": None})
+    status = request.GET.get("status") or Draft.Status.PENDING
+    if status not in dict(STATUS_CHOICES):
+        status = Draft.Status.PENDING
+    channels = selectors.channels_of(workspace=actor.workspace)
+    channel_id = _uuid_or_none(request.GET.get("channel"))
+    if channel_id not in {c.pk for c in channels}:
+        channel_id = None
+    reason = request.GET.get("reason") or ""
+    if reason not in selectors.REASONS:
+        reason = ""
+    try:
+        page_number = max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        page_number = 1
+    filters = selectors.DraftFilters(
+        status=None if status == "all" else status, channel_id=channel_id, reason=reason or None
+    )
+    if filters == selectors.DraftFilters():  # the plain queue: the nav counted it already
+        counts = request_nav_counts(request, actor.workspace)
+        count, oldest = counts.pending, counts.oldest_pending
+    else:
+        count, oldest = selectors.drafts_stats(workspace=actor.workspace, filters=filters)
+    items = selectors.drafts_page(
+        workspace=actor.workspace,
+        filters=filters,
+        offset=(page_number - 1) * QUEUE_PAGE_SIZE,
+        limit=QUEUE_PAGE_SIZE,
+        newest_first=status not in (Draft.Status.PENDING, Draft.Status.SCHEDULED),
+        for_queue=True,
+    )
+    pages = max(1, math.ceil(count / QUEUE_PAGE_SIZE))
+    first_index = (page_number - 1) * QUEUE_PAGE_SIZE + 1
+    query = {"status": status, "channel": channel_id or "", "reason": reason}
+    base_query = "&".join(f"{k}={v}" for k, v in query.items() if v)
+    return render(
+        request,
+        "drafts/queue.html",
+        {
+            "actor": actor,
+            "rows": [QueueRow(draft=d, hold=draft_hold_of(d, actor.user)) for d in items],
+            "count": count,
+            "oldest": oldest,
+            "status": status,
+            "status_choices": STATUS_CHOICES,
+            "channels": channels,
+            "channel_id": channel_id,
+            "reason": reason,
+            "reason_choices": [(k, label) for k, (label, _) in selectors.REASONS.items()],
+            "page_number": page_number,
+            "pages": pages,
+            "first_index": first_index,
+            "last_index": first_index + len(items) - 1,
+            "base_query": base_query,
+            "filtered": bool(channel_id or reason or status != Draft.Status.PENDING),
+        },
+    )
+
+
+# --- The draft page ------------------------------------------------------------------------
+
+
+def _lead_local_time(tz_name: str) -> str:
+    """The lead's wall-clock time now ("" when their time zone is unknown)."""
+    if not tz_name:
+        return ""
+    try:
+        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return ""
+
+
+def _artifact_confidence(stage: str, payload: Any) -> float | None:
+    """An evaluation's confidence, shown on its timeline row."""
+    if stage != Stage.EVALUATION or not isinstance(payload, dict):
+        return None
+    value = payload.get("confidence")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _render_draft(
+    request: HttpRequest,
+    actor: Actor,
+    draft: Draft,
+    hold: Hold | None,
+    *,
+    status: int = 200,
+    error: str = "",
+    error_for: str = "",
+    text: str | None = None,
+) -> HttpResponse:
+    lead = draft.conversation.lead
+    artifacts = selectors.draft_artifacts(draft=draft)
+    return render(
+        request,
+        "drafts/detail.html",
+        {
+            "actor": actor,
+            "draft": draft,
+            "lead": lead,
+            "channel": draft.conversation.channel,
+            "lead_local_time": _lead_local_time(lead.timezone),
+            "thread": selectors.draft_thread(draft=draft),
+            "artifacts": [
+                (a, STAGE_LABELS.get(a.stage, a.stage), _artifact_confidence(a.stage, a.payload))
+                for a in artifacts
+            ],
+            "actions": selectors.draft_actions(draft=draft),
+            "send": getattr(draft, "scheduled_send", None),
+            "hold": hold,
+            "editable": draft.status == Draft.Status.PENDING,
+            "text": draft.text if text is None else text,
+            "error": error,
+            "error_for": error_for,
+            "reasons": DraftAction.RejectReason.choices,
+            "chosen_reason": request.POST.get("reason", ""),
+            "note": request.POST.get("note", ""),
+        },
+        status=status,
+    )
+
+
+def _draft_or_404(actor: Actor, draft_id: UUID) -> Draft:
+    draft = selectors.draft_for_review(workspace=actor.workspace, draft_id=draft_id)
+    if draft is None:
+        raise Http404("Not found.")
+    return draft
+
+
+@login_required
+@require_GET
+def draft_detail(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+    """Opening a pending draft takes (or renews) the reviewer's hold on it."""
+    actor = _actor(request)
+    draft = _draft_or_404(actor, draft_id)
+    hold = (
+        draft_hold(draft=draft, user=actor.user) if draft.status == Draft.Status.PENDING else None
+    )
+    return _render_draft(request, actor, draft, hold)
+
+
+@login_required
+@require_POST
+def draft_hold_renew(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+    """Renewed by the open draft page every few minutes (htmx)."""
+    actor = _actor(request)
+    draft = _draft_or_404(actor, draft_id)
+    hold = draft_hold(draft=draft, user=actor.user)
+    return render(request, "drafts/_hold.html", {"hold": hold, "draft": draft})
+
+
+def _queue_row_response(
+    request: HttpRequest, actor: Actor, draft_id: UUID, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    draft = selectors.queue_row(workspace=actor.workspace, draft_id=draft_id)
+    if draft is None:
+        raise Http404("Not found.")
+    row = QueueRow(draft=draft, hold=draft_hold_of(draft, actor.user), error=error)
+    return render(request, "drafts/_queue_row.html", {"row": row}, status=status)
+
+
+@login_required
+@require_POST
+def draft_approve_view(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    draft = _draft_or_404(actor, draft_id)
+    text = request.POST.get("text")
+    try:
+        draft_approve(draft=draft, user=actor.user, text=text)
+    except DomainError as exc:
+        if _htmx(request):
+            return _queue_row_response(
+                request, actor, draft.pk, error=exc.message, status=exc.status
+            )
+        hold = draft_hold_of(draft, actor.user)
+        return _render_draft(
+            request,
+            actor,
+            draft,
+            hold,
+            status=exc.status,
+            error=exc.message,
+            error_for="approve",
+            text=text,
+        )
+    if _htmx(request):
+        return _queue_row_response(request, actor, draft.pk)
+    edited = "edited and " if text is not None and draft.text != text else ""
+    messages.success(
+        request,
+        f"Reply to {draft.conversation.lead.display_name} {edited}approved: it is on its way.",
+    )
+    return redirect(_safe_next(request, reverse("queue")))
+
+
+@login_required
+@require_POST
+def draft_reject_view(request: HttpRequest, draft_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    draft = _draft_or_404(actor, draft_id)
+    try:
+        reason, note = reject_reason_parse(request.POST.get("reason"), request.POST.get("note", ""))
+        draft_reject(draft=draft, user=actor.user, reason=reason, note=note)
+    except DomainError as exc:
+        hold = draft_hold_of(draft, actor.user)
+        return _render_draft(
+            request, actor, draft, hold, status=exc.status, error=exc.message, error_for="reject"
+        )
+    messages.success(
+        request, f"Draft for {draft.conversation.lead.display_name} rejected. Nothing was sent."
+    )
+    return redirect(_safe_next(request, reverse("queue")))
+
+
+# --- Proposals -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def proposals_page(request: HttpRequest) -> HttpResponse:
+    actor = session_actor(request)
+    if actor is None:
+        return render(request, "drafts/proposals.html", {"actor": None})
+    return _render_proposals(request, actor)
+
+
+def _render_proposals(
+    request: HttpRequest, actor: Actor, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    chosen = request.GET.get("status") or Proposal.Status.PENDING
+    if chosen not in dict(PROPOSAL_STATUS_CHOICES):
+        chosen = Proposal.Status.PENDING
+    mine = request.GET.get("mine") == "1"
+    proposals = selectors.proposals_for_review(
+        workspace=actor.workspace,
+        status=None if chosen == "all" else chosen,
+        assigned_to=actor.user if mine else None,
+    )
+    return render(
+        request,
+        "drafts/proposals.html",
+        {
+            "actor": actor,
+            "groups": selectors.proposals_grouped(proposals),
+            "shown": len(proposals),
+            "limit": selectors.PROPOSALS_PAGE_LIMIT,
+            "status": chosen,
+            "status_choices": PROPOSAL_STATUS_CHOICES,
+            "mine": mine,
+            "error": error,
+        },
+        status=status,
+    )
+
+
+def _batch_response(
+    request: HttpRequest, actor: Actor, batch_id: UUID, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    """After an action: the batch card again (htmx), or the page (plain form)."""
+    if not _htmx(request):
+        if error:
+            return _render_proposals(request, actor, error=error, status=status)
+        messages.success(request, "Saved.")
+        return redirect(_safe_next(request, reverse("proposals")))
+    proposals = selectors.proposals_of_batch(workspace=actor.workspace, batch_id=batch_id)
+    groups = selectors.proposals_grouped(proposals)
+    if not groups:
+        raise Http404("Not found.")
+    return render(
+        request,
+        "drafts/_proposal_batch.html",
+        {
+            "actor": actor,
+            "group": groups[0],
+            "batch": groups[0].batches[0],
+            "error": error,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def proposal_decide(request: HttpRequest, proposal_id: UUID, decision: str) -> HttpResponse:
+    actor = _actor(request)
+    proposal = selectors.proposal_in_workspace(workspace=actor.workspace, proposal_id=proposal_id)
+    if proposal is None or decision not in ("accept", "reject", "edit"):
+        raise Http404("Not found.")
+    try:
+        if decision == "reject":
+            proposal_reject(proposal=proposal, user=actor.user)
+        else:
+            value = request.POST.get("value", "") if decision == "edit" else None
+            proposal_accept(proposal=proposal, user=actor.user, value=value)
+    except DomainError as exc:
+        return _batch_response(
+            request, actor, proposal.batch_id, error=exc.message, status=exc.status
+        )
+    return _batch_response(request, actor, proposal.batch_id)
+
+
+@login_required
+@require_POST
+def proposal_batch_view(request: HttpRequest, batch_id: UUID, decision: str) -> HttpResponse:
+    actor = _actor(request)
+    if decision not in ("accept", "reject"):
+        raise Http404("Not found.")
+    try:
+        proposal_batch_decide(
+            workspace=actor.workspace,
+            batch_id=batch_id,
+            user=actor.user,
+            accept=decision == "accept",
+        )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404("Not found.") from exc
+        return _batch_response(request, actor, batch_id, error=exc.message, status=exc.status)
+    return _batch_response(request, actor, batch_id)
+
+
+# --- Notifications -------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def notifications_page(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    items = list(
+        selectors.notifications_for(workspace=actor.workspace, user=actor.user).select_related(
+            "draft"
+        )[:100]
+    )
+    template = "drafts/_notification_feed.html" if _htmx(request) else "drafts/notifications.html"
+    if _htmx(request):
+        items = items[:8]
+    return render(request, template, {"actor": actor, "items": items})
+
+
+@login_required
+@require_POST
+def notification_read(request: HttpRequest, notification_id: UUID) -> HttpResponse:
+    actor = _actor(request)
+    try:
+        item = notification_mark_read(
+            workspace=actor.workspace, user=actor.user, notification_id=notification_id
+        )
+    except DomainError as exc:
+        raise Http404("Not found.") from exc
+    if _htmx(request):
+        return render(request, "drafts/_notification_item.html", {"item": item})
+    return redirect(_safe_next(request, reverse("notifications")))
+
+
+@login_required
+@require_POST
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    count = notifications_mark_all_read(workspace=actor.workspace, user=actor.user)
+    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
+    return redirect(_safe_next(request, reverse("notifications")))

@@ -1,0 +1,272 @@
+"""Operator review of drafts: approve (as written or edited), reject, and the reviewer's hold.
+
+Every action is a `DraftAction` row; an edit also keeps a word-level diff and a
+`LearningSample`. Sending goes through the same one-send-per-draft booking as auto-send, so a
+double click (or two operators at once) books exactly one send.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from autosend.models import ScheduledSend
+from autosend.scheduling import scheduled_send_create
+from drafts.draft_states import draft_transition
+from drafts.models import Draft, DraftAction, LearningSample, Notification
+from pipeline.models import PipelineArtifact, Stage
+from workspaces.errors import Conflict, DomainError, NotFound
+
+S = Draft.Status
+REASON_CODES: tuple[str, ...] = tuple(DraftAction.RejectReason.values)
+# Stages whose output can be the text an operator sees, latest first.
+_TEXT_STAGES = (Stage.REVISION_REVISER, Stage.VERIFIER, Stage.GENERATION)
+_TOKEN = re.compile(r"\s+|[^\s]+")
+
+
+@dataclass(frozen=True)
+class Approval:
+    action: DraftAction
+    send: ScheduledSend
+
+
+def text_normalize(text: str) -> str:
+    """Browsers submit textareas with CRLF; a reply is compared and stored with LF only."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def text_diff(original: str, final: str) -> list[dict[str, Any]]:
+    """A word-level diff as JSON: difflib opcodes over word and whitespace tokens. `a`/`b` are
+    token ranges in original/final; every span carries its text (`text` when equal, `before`
+    and `after` otherwise), so the diff alone shows, and rebuilds, both versions."""
+    a, b = _TOKEN.findall(original), _TOKEN.findall(final)
+    ops: list[dict[str, Any]] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        op: dict[str, Any] = {"op": tag, "a": [i1, i2], "b": [j1, j2]}
+        if tag == "equal":
+            op["text"] = "".join(a[i1:i2])
+        else:
+            op["before"] = "".join(a[i1:i2])
+            op["after"] = "".join(b[j1:j2])
+        ops.append(op)
+    return ops
+
+
+def _draft_status_conflict(draft_id: Any) -> Conflict:
+    """The 409 for a draft that moved under us, naming where it is now."""
+    current = Draft.objects.filter(pk=draft_id).values_list("status", flat=True).first()
+    label = S(current).label.lower() if current else "gone"
+    booked = ScheduledSend.objects.filter(draft_id=draft_id).values_list("status", flat=True)
+    details: dict[str, Any] = {"status": current}
+    if booked:
+        details["send_status"] = booked[0]
+    return Conflict(f"This draft is no longer waiting for review (it is {label}).", details=details)
+
+
+def _book_approved_send(*, draft: Draft, user: Any, text: str) -> ScheduledSend | None:
+    # The one place an approval books its send. At merge this becomes
+    # `autosend.delivery.draft_send_approved(draft=draft, user=user, text=text)`, which books
+    # the same way and also enqueues immediate delivery after commit.
+    return scheduled_send_create(
+        draft=draft, origin=ScheduledSend.Origin.APPROVAL, run_at=timezone.now(), text=text
+    )
+
+
+def _sample_origin(draft: Draft) -> tuple[str, str, str]:
+    """(stage, prompt key, prompt version) that produced the text the operator edited: the
+    latest text-producing artifact with exactly that text, else the draft's own record."""
+    fallback_stage = Stage.REVISION_REVISER if draft.revision_applied else Stage.GENERATION
+    if draft.run_id is not None:
+        artifact = (
+            PipelineArtifact.objects.filter(run_id=draft.run_id, stage__in=_TEXT_STAGES)
+            .filter(text=draft.text)
+            .order_by("-created_at", "-id")
+            .only("stage", "prompt_key", "prompt_version")
+            .first()
+        )
+        if artifact is not None:
+            return (
+                artifact.stage,
+                artifact.prompt_key or draft.prompt_key,
+                artifact.prompt_version or draft.prompt_version,
+            )
+    return fallback_stage, draft.prompt_key, draft.prompt_version
+
+
+def _review_done(draft_id: Any) -> None:
+    """Acting on a draft releases its hold and settles its 'needs review' notification."""
+    Draft.objects.filter(pk=draft_id).update(held_by=None, held_until=None)
+    Notification.objects.filter(
+        draft_id=draft_id, kind=Notification.Kind.DRAFT_NEEDS_REVIEW, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def draft_approve(*, draft: Draft, user: Any, text: str | None = None) -> Approval:
+    """Approve a pending draft and book its send now. With `text` different from the draft's,
+    the approval is an edit: the draft takes the new text, and the diff and a learning sample
+    are kept. A draft that is no longer pending (or already has a send) is a 409 and nothing
+    changes."""
+    final_text = draft.text if text is None else text_normalize(text)
+    if not final_text.strip():
+        raise DomainError(
+            "The reply is empty: write a reply or reject the draft.",
+            details=[{"field": "text", "message": "Cannot be empty."}],
+        )
+    edited = final_text != draft.text
+    with transaction.atomic():
+        send = _book_approved_send(draft=draft, user=user, text=final_text)
+        if send is None:  # lost the pending → scheduled swap: someone acted first
+            raise _draft_status_conflict(draft.pk)
+        diff: list[dict[str, Any]] = []
+        if edited:
+            diff = text_diff(draft.text, final_text)
+            stage, prompt_key, prompt_version = _sample_origin(draft)
+            LearningSample.objects.create(
+                workspace_id=draft.workspace_id,
+                draft_id=draft.pk,
+                lead_id=draft.conversation.lead_id,
+                channel_id=draft.conversation.channel_id,
+                original=draft.text,
+                final=final_text,
+                diff=diff,
+                stage=stage,
+                prompt_key=prompt_key,
+                prompt_version=prompt_version,
+            )
+            Draft.objects.filter(pk=draft.pk).update(text=final_text, updated_at=timezone.now())
+        action = DraftAction.objects.create(
+            draft_id=draft.pk,
+            user=user,
+            kind=DraftAction.Kind.EDIT if edited else DraftAction.Kind.APPROVE,
+            final_text=final_text,
+            diff=diff,
+        )
+        _review_done(draft.pk)
+    return Approval(action=action, send=send)
+
+
+def reject_reason_parse(reason: str | None, note: str = "") -> tuple[str, str]:
+    """(reason code, note). Accepts a code (`wrong_facts`), its label ("Wrong facts") or any
+    other words, which become `other` with the words kept in the note."""
+    raw = (reason or "").strip()
+    note = (note or "").strip()
+    if not raw:
+        raise DomainError(
+            "Say why the draft is rejected.",
+            details=[{"field": "reason", "message": f"One of: {', '.join(REASON_CODES)}."}],
+        )
+    code = re.sub(r"[\s-]+", "_", raw.lower())
+    if code in REASON_CODES:
+        return code, note
+    return DraftAction.RejectReason.OTHER, f"{raw}\n{note}".strip() if note else raw
+
+
+def draft_reject(*, draft: Draft, user: Any, reason: str, note: str = "") -> DraftAction:
+    """Reject a pending or scheduled draft and cancel its booked send. A send already being
+    delivered (or delivered) cannot be called back: that is a 409 and nothing changes."""
+    if reason not in REASON_CODES:
+        raise DomainError(
+            "Unknown reject reason.",
+            details=[{"field": "reason", "message": f"One of: {', '.join(REASON_CODES)}."}],
+        )
+    with transaction.atomic():
+        current = Draft.objects.filter(pk=draft.pk).values_list("status", flat=True).first()
+        if current not in (S.PENDING, S.SCHEDULED):
+            raise _draft_status_conflict(draft.pk)
+        if current == S.SCHEDULED:
+            cancelled = ScheduledSend.objects.filter(
+                draft_id=draft.pk, status=ScheduledSend.Status.SCHEDULED
+            ).update(
+                status=ScheduledSend.Status.CANCELLED,
+                cancel_reason="rejected by operator",
+                finished_at=timezone.now(),
+            )
+            if not cancelled and ScheduledSend.objects.filter(draft_id=draft.pk).exists():
+                raise _draft_status_conflict(draft.pk)  # delivery claimed it first
+        if not draft_transition(draft_id=draft.pk, from_status=current, to_status=S.REJECTED):
+            raise _draft_status_conflict(draft.pk)
+        action = DraftAction.objects.create(
+            draft_id=draft.pk,
+            user=user,
+            kind=DraftAction.Kind.REJECT,
+            reason=reason,
+            note=note[:4000],
+        )
+        _review_done(draft.pk)
+    return action
+
+
+@dataclass(frozen=True)
+class Hold:
+    user: Any
+    until: datetime
+    mine: bool
+
+
+def draft_hold(*, draft: Draft, user: Any) -> Hold | None:
+    """Take (or renew) the reviewer's hold on a pending draft: one conditional UPDATE that
+    succeeds only if the draft is free, its hold expired, or the hold is already ours. Returns
+    whoever holds it now (None when nobody does, e.g. the draft is no longer pending).
+
+    Holds are advisory: another reviewer sees who holds the draft and until when, and may
+    still act on it (the page warns them). The send booking, not the hold, is what makes an
+    approval happen once; a hard lock would strand drafts whose holder walked away."""
+    now = timezone.now()
+    until = now + settings.REVIEW_HOLD_DURATION
+    taken = (
+        Draft.objects.filter(pk=draft.pk, status=S.PENDING)
+        .filter(Q(held_by__isnull=True) | Q(held_until__lt=now) | Q(held_by_id=user.pk))
+        .update(held_by_id=user.pk, held_until=until)
+    )
+    if taken:
+        draft.held_by_id, draft.held_until = user.pk, until
+        return Hold(user=user, until=until, mine=True)
+    row = (
+        Draft.objects.filter(pk=draft.pk, held_until__gte=now)
+        .select_related("held_by")
+        .only("held_by", "held_until")
+        .first()
+    )
+    if row is None or row.held_by is None or row.held_until is None:
+        return None
+    return Hold(user=row.held_by, until=row.held_until, mine=row.held_by_id == user.pk)
+
+
+def draft_hold_of(draft: Draft, user: Any) -> Hold | None:
+    """The live hold on a draft loaded with `held_by`, without a query."""
+    if draft.held_by_id is None or draft.held_until is None:
+        return None
+    if draft.held_until < timezone.now():
+        return None
+    return Hold(user=draft.held_by, until=draft.held_until, mine=draft.held_by_id == user.pk)
+
+
+# --- The notification feed (read side; `drafts.notifications.notification_create` writes) --
+
+
+def notification_mark_read(*, workspace: Any, user: Any, notification_id: Any) -> Notification:
+    """Mark one notification read. The feed is the team's: a workspace-wide notification read
+    by one operator is read for all; another person's (or workspace's) is a 404."""
+    found = Notification.objects.filter(
+        Q(user__isnull=True) | Q(user_id=user.pk), workspace=workspace, pk=notification_id
+    )
+    found.filter(read_at__isnull=True).update(read_at=timezone.now())
+    notification = found.first()
+    if notification is None:
+        raise NotFound("Not found.")
+    return notification
+
+
+def notifications_mark_all_read(*, workspace: Any, user: Any) -> int:
+    return Notification.objects.filter(
+        Q(user__isnull=True) | Q(user_id=user.pk), workspace=workspace, read_at__isnull=True
+    ).update(read_at=timezone.now())
