@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from drafts.models import Conversation, Message
+from drafts.models import Conversation, Draft, Message
 from workspaces.models import Lead, Membership, Role, Workspace, WorkspaceSettings
 from workspaces.services import channel_create
 
@@ -80,3 +80,14 @@ class MessageFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"m-{n}")
     body_text = "Hi, what does a 7kW system cost?"
     sent_at = factory.LazyFunction(timezone.now)
+
+
+class DraftFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Draft
+
+    trigger_message = factory.SubFactory(MessageFactory)
+    conversation = factory.SelfAttribute("trigger_message.conversation")
+    workspace = factory.SelfAttribute("trigger_message.workspace")
+    text = "Hi! A 7kW system is about $21,000 before the federal tax credit."
+    original_text = factory.SelfAttribute("text")
