@@ -83,24 +83,36 @@ def scheduled_send_deliver(*, scheduled_send_id: Any, now: datetime | None = Non
     )
     if not claimed:
         return Outcome.NOT_CLAIMED
-    send = ScheduledSend.objects.select_related(
-        "draft__trigger_message",
-        "conversation__channel",
-        "conversation__lead",
-        "workspace__settings",
-        "approved_by",
-    ).get(pk=scheduled_send_id)
-
-    call_off = _reason_to_call_off(send=send, now=now)
-    if call_off is not None:
-        reason, draft_to = call_off
-        _cancel(send=send, reason=reason, draft_to=draft_to)
-        return Outcome.CANCELLED
+    try:
+        send = ScheduledSend.objects.select_related(
+            "draft__trigger_message",
+            "conversation__channel",
+            "conversation__lead",
+            "workspace__settings",
+            "approved_by",
+        ).get(pk=scheduled_send_id)
+        call_off = _reason_to_call_off(send=send, now=now)
+        if call_off is not None:
+            reason, draft_to = call_off
+            _cancel(send=send, reason=reason, draft_to=draft_to)
+            return Outcome.CANCELLED
+        payload = outbound_payload(send=send)
+    except Exception as exc:
+        # Nothing has reached a transport yet, so this is a plain failure, not `unknown`.
+        logger.error(
+            "autosend: error before sending",
+            extra={"scheduled_send_id": str(scheduled_send_id), "error": type(exc).__name__},
+        )
+        _fail(
+            send=ScheduledSend.objects.get(pk=scheduled_send_id),
+            error=f"internal error before sending ({type(exc).__name__})",
+        )
+        return Outcome.FAILED
 
     try:
         result = transport_send(
             channel=send.conversation.channel,
-            payload=outbound_payload(send=send),
+            payload=payload,
             idempotency_key=str(send.draft_id),
         )
     except NotSent as exc:

@@ -70,7 +70,7 @@ class GateResult:
     rules: tuple[str, ...] = field(default=())
 
 
-ALLOWED = GateResult(blocked=False)
+NOT_BLOCKED = GateResult(blocked=False)
 
 
 # --- Normalisation ---------------------------------------------------------------------------
@@ -139,7 +139,7 @@ _ALIASES: dict[str, str] = {
     "whos": "who is", "hes": "he is", "shes": "she is", "gonna": "going to",
     "wanna": "want to", "gotta": "got to", "lemme": "let me", "gimme": "give me",
     "outta": "out of", "msg": "message", "msgs": "messages", "mssg": "message",
-    "txt": "text", "txts": "texts", "txting": "texting", "texted": "texted",
+    "txt": "text", "txts": "texts", "txting": "texting",
     "thx": "thanks", "thnx": "thanks", "thanx": "thanks", "ty": "thank you",
     "mgr": "manager", "supe": "supervisor", "atty": "attorney", "attny": "attorney",
     "lawer": "lawyer", "laywer": "lawyer", "lawyr": "lawyer", "lwyer": "lawyer",
@@ -1505,7 +1505,7 @@ def hard_block_check(*, text: str, subject: str = "") -> GateResult:
             break
 
     if not matched:
-        return ALLOWED
+        return NOT_BLOCKED
     categories = sorted({r.category for r in matched}, key=PRIORITY.index)
     primary = categories[0]
     return GateResult(

@@ -279,6 +279,19 @@ def test_refused_connection_fails_the_send_once_and_tells_operators(tenant):
     assert not outbound(send).exists()
 
 
+def test_an_error_before_the_transport_is_a_failure_not_an_unknown(tenant):
+    send = book(tenant)
+    WorkspaceSettings.objects.filter(workspace=tenant.workspace).delete()
+
+    assert scheduled_send_deliver(scheduled_send_id=send.pk) == Outcome.FAILED
+
+    send, draft = reload(send)
+    assert (send.status, draft.status) == (S.FAILED, Draft.Status.PENDING)
+    assert send.last_error == "internal error before sending (RelatedObjectDoesNotExist)"
+    assert Notification.objects.get(draft_id=send.draft_id).kind == Notification.Kind.SEND_FAILED
+    assert not outbound(send).exists()
+
+
 def test_a_row_stuck_in_sending_becomes_unknown_and_is_never_retried(tenant, webhook_receiver):
     receiver = webhook_receiver()
     send = book(tenant, channel=_sms_channel(tenant, receiver.url))
