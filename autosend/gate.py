@@ -543,7 +543,9 @@ RULES += _rules(
             r"|complaining to|call|calling|write to|writing to|notify|notifying|alert|alerting)"
             r" (?:the |your )?(?:state |local |county |california |nevada )?(?:licensing board"
             r"|contractors? board|license board|cslb|public utilit(?:y|ies) commission|puc"
-            r"|department of consumer|consumer (?:agency|bureau)|regulator|regulators)\b",
+            r"|department of consumer|consumer (?:agency|bureau)|regulator|regulators)\b"
+            r"|\b(?:license|licence|licenses|licences) (?:\w+ ){0,2}(?:pulled|revoked|suspended"
+            r"|taken away|yanked)\b|\b(?:pull|revoke|suspend|yank) your (?:license|licence)\b",
         ),
         (
             "legal_evidence",
@@ -592,6 +594,9 @@ RULES += _rules(
             r"|(?:have|get|getting) (?:you|them|him|her|your \w+) arrested|watch yourself"
             r"|do not make me (?:come|drive|show up|call|do|get)"
             r"|(?:better|best) watch (?:yourself|your back|it|out)|watch your back|you will regret"
+            r"|(?:you|your \w+) (?:are|is) (?:going to|gonna) regret|bring (?:backup|back up|the"
+            r" cops|a lawyer|your lawyer)|make sure (?:you|your \w+) (?:\w+ ){0,3}(?:pay|fired"
+            r"|lose|loses|regret|shut down|go out of business)"
             r"|you will be sorry|you will pay|or else"
             r"|i know where you (?:live|work|are)|coming for you|come after you|find you"
             r"|track you down|hunt you down|make you pay|make your life|burn (?:it|your \w+)"
@@ -623,7 +628,10 @@ RULES += _rules(
             rf"|her)|cremation|widow|widowed|widower|bereavement"
             rf"|bereaved|grieving|grief|mourning|condolences|rest in peace|rip"
             rf"(?! off| (?:me|us|people|them|you) off)|lost (?:my|our|his|her) {PERSON_NOUN}"
-            rf"|{PERSON_NOUN} (?:just |recently |has |had )?passed)\b",
+            rf"|{PERSON_NOUN} (?:just |recently |has |had )?passed"
+            rf"|(?:he|she) (?:just |recently |sadly |suddenly |unexpectedly |has |had )?passed"
+            rf"(?: away| on)?\b(?! (?:the|an|a|inspection|our|my|your|by|it|me|us|them|along|over"
+            rf"|out|up|through|his|her|on the)))\b",
             r"\b(?:battery|batteries|phone|car|inverter|panel|panels|power|system|light|lights"
             r"|generator|engine|grid|tv|laptop|computer|charger|cell|device|signal|wifi|net"
             r" metering|nem|tax credit|credit|incentive|program)\b(?: \w+){0,3} (?:died|dying"
@@ -658,7 +666,8 @@ RULES += _rules(
             r"|everything|savings)|laid off|layoff|layoffs|got fired|been fired|was fired|were"
             r" fired|i am fired|unemployed|unemployment|out of work|jobless|between jobs|furloughed"
             r"|furlough|bankrupt|bankruptcy|foreclosure|foreclosing|foreclosed|evicted|eviction"
-            r"|repossessed|financial hardship|hardship|struggling (?:financially|to pay|with"
+            r"|repossessed|(?:got|been|was|were|being) let go|let go from (?:work|my job|the job"
+            r"|my company)|financial hardship|hardship|struggling (?:financially|to pay|with"
             r" (?:money|bills|debt)|to make ends meet)|(?:i am|we are) (?:flat |totally |completely"
             r" |dead )?broke\b|can not afford (?:anything|food|groceries|rent|my rent|the rent"
             r"|my mortgage|my bills|to eat|to live|basic)|paycheck to paycheck|food stamps"
@@ -722,7 +731,9 @@ RULES += _rules(
             r"|instruction|instructions|policy|task)(?= \|)|you (?:will|must|should) always"
             r" (?:agree|say yes|approve|accept)|always agree with"
             r"|(?:were you|have you been|you were|you have been) (?:given|told|programmed|trained"
-            r"|instructed)(?= \||$| to say| to do| by)"
+            r"|instructed)(?= \||$| to say| to do| by)|(?:you were|you have been|were you|you are"
+            r"|have you been) (?:told|instructed|programmed|trained|designed|configured|prompted)"
+            r" to\b|hidden (?:text|instructions|rules|prompt|message)"
             r"|(?:repeat|print|output|show|copy|recite) (?:the |all |everything )?(?:text |words"
             r" |content |message |messages )?(?:above|before this|preceding)|starting with you are"
             r"|simulate (?:a|an|being)|new persona|your new (?:role|instructions|task|name|persona)"
@@ -802,6 +813,8 @@ RULES += _rules(
             rf"|messages|emails|text messages|notifications|reminders|robocalls|promotions)\b"
             rf"|\b(?:stop|quit|cease) (?:sending|send) (?:me|us|these|those|this|them|your|any|all"
             rf"|{MSGS}|stuff|junk|crap|offers|ads|things)\b"
+            rf"|\benough (?:with )?(?:the |these |your |all |all the |of the |of your |of these )?"
+            rf"{MSGS}\b"
             rf"|\b(?:stop|quit|cease) (?:getting|receiving) (?:these|your|the|any|those|this|them"
             rf"|{MSGS})",
         ),
@@ -961,6 +974,9 @@ RULES += _rules(
             rf" company|this number) (?:keep |still |always )?(?:texting|calling|messaging"
             rf"|emailing|contacting|bothering|spamming|harassing|sending)\b"
             rf"|\bblow(?:ing|s)? up my (?:phone|inbox|cell)\b"
+            rf"|\b(?:if|when) one more (?:\w+ )?(?:person|rep|call|text|message|email|guy|salesman"
+            rf"|salesperson|company)\b|\bone more (?:person|rep|salesman|salesperson|guy)"
+            rf" (?:calls|texts|comes|shows|knocks|emails)\b"
             rf"|\b(?:keep|keeps|kept) (?:on )?(?:getting|receiving) (?:these|your|this|{MSGS})\b"
             rf"|\b(?:stop|quit|you are|keep|keeps|kept|been|are) wasting (?:my|our) time\b"
             rf"|\b(?:this|that|it|you|your \w+|the whole thing|everything|this whole thing|this"
@@ -1092,6 +1108,8 @@ RULES += _rules(
             "wrong_person_not_here",
             r"\b(?:does not|no longer|never|do not) (?:live|lives|work|works|own|owns) (?:here"
             r"|there|at this|this number|this email|this phone|this address|with us)\b"
+            r"|\b(?:does not|no longer|never|do not|stopped) (?:use|uses|using|have|has|own|owns"
+            r"|check|checks) (?:this|that) (?:number|email|phone|email address|cell|phone number)\b"
             r"|\bmoved (?:out|away)\b|\bthere is no (?:\w+ )?(?:here|at this (?:number|address)"
             r"|by that name)\b|\b(?:no one|nobody) (?:here )?(?:by that name|named|called"
             r"|lives here|with that name)\b",
@@ -1111,7 +1129,8 @@ RULES += _rules(
 )
 # "I'm not Ada." - a capitalised word after "I'm not" / "this is not" in the original text.
 _NOT_NAMED = re.compile(
-    r"\b(?:I'?m|I am|[Tt]his is) not ([A-Z][a-z]+)\b"
+    r"\b(?:I'?m|I am|[Tt]his is|[Tt]his isn'?t|[Ii]t'?s not|[Ii]t is not|[Tt]his is not) (?:not )?"
+    r"([A-Z][a-z]+)\b"
     r"|(?:^|[,.!?]\s*)(?:[Ss]orry,? )?[Nn]ot ([A-Z][a-z]+)(?=\s*(?:[,.!?]|$))"
     r"|\b[Nn]o ([A-Z][a-z]+) (?:here|at this (?:number|address)|lives here)\b"
 )
@@ -1141,6 +1160,13 @@ RULES += _rules(
             "customer_existing",
             r"\b(?:current|existing|returning|former|past|previous) (?:customer|customers|client"
             r"|clients)\b|\b(?:your|a loyal|a long time|a longtime) (?:customer|client)\b"
+            r"|\b(?:a |your )?(?:customer|client) already\b|\b(?:i|we) (?:\w+ )?(?:installed"
+            r"|signed|went|contracted|bought|purchased|financed|leased) (?:\w+ ){0,2}(?:with|through"
+            r"|from) (?:you|your company|you guys)\b|\b(?:my|our) (?:\w+ )?(?:system|panels"
+            r"|battery|batteries|inverter|install|installation) (?:from|by|with) (?:you|your"
+            r" company|you guys)\b"
+            r"|\b(?:my|our) (?:final |last |latest |next |most recent )?(?:invoice|invoices"
+            r"|receipt|statement|payment schedule|bill from you)\b"
             r"|\b(?:customer|client) (?:of yours|with you|since)\b|\bbeen (?:a |your )?(?:loyal"
             r" )?(?:customer|client)\b|\b(?:have|had|got|opened) (?:an |my )?account with (?:you"
             r"|your company|you guys)\b"
@@ -1205,7 +1231,9 @@ RULES += _rules(
         ),
         (
             "customer_repair_visit",
-            r"\b(?:come|coming|comes|came|be out|send someone) (?:out |back |over )?to (?:fix"
+            r"\b(?:fix|repair|troubleshoot) (?:my|our) (?:panels?|system|inverter|inverters"
+            r"|battery|batteries|solar|monitoring|microinverters?|optimizers?)\b"
+            r"|\b(?:come|coming|comes|came|be out|send someone) (?:out |back |over )?to (?:fix"
             r"|repair|look at|check|service|replace|inspect) (?:my|our|the) (?:panels|system"
             r"|inverter|inverters|battery|batteries|install|installation|monitoring|solar)\b",
         ),
@@ -1231,7 +1259,8 @@ RULES += _rules(
         (
             "human_word",
             r"\bhumans?\b(?! (?:sized|size|error|resources|readable|scale|rights|body|hair|eye"
-            r"|eyes|nature|capital|made|powered|factor|trafficking|health|race|history|life))",
+            r"|eyes|nature|capital|made|powered|factor|trafficking|health|race|history|life|touch"
+            r"|element|side|centered|centred|friendly))",
         ),
         (
             "human_bot_word",
@@ -1377,6 +1406,8 @@ RULES += _rules(
             r"|quote|pricing|offer|bid|estimate|rate)\b"
             r"|\b(?:lowest|best|final|bottom line|rock bottom) (?:price|prices|offer|deal|rate"
             r"|you can do|you can go|you will go|you could do|number)\b"
+            r"|\b(?:give|cut|make|get|offer) (?:me|us) (?:a |an |some )?(?:deal|discount|break"
+            r"|better price|good price|bargain|better offer|price break)\b"
             r"|\brock bottom\b|\bnegotiat\w*|\bhaggle\b|\bwiggle room\b|\bflexib\w+ on (?:the )?"
             r"(?:price|pricing)\b|\b(?:can|could) you (?:do|go) (?:any )?(?:better|lower|cheaper)\b"
             r"|\bknock (?:off|some)\b|\b(?:take|knock|shave|cut|drop|give me|get) (?:a |an )?"
@@ -1412,9 +1443,9 @@ RULES += _rules(
         (
             "commit_guarantee",
             r"\bguarantee (?:me|that|it|you|my|the|a|an|\d|savings|in writing|i will|we will|it"
-            r" will|this will|your|our|those|these|payback|production|lower|less|no)\b"
+            r" will|this will|those|these|payback|production|lower|less|no)\b"
             r"|\bguaranteed (?:savings|price|rate|return|\d|to|lower|less|no)\b|\b(?:can|will"
-            r"|could|would|do) you (?:guys |all )?(?:guarantee|promise|commit)\b|\bpromise (?:me"
+            r"|could|would) you (?:guys |all )?(?:guarantee|promise|commit)\b|\bpromise (?:me"
             r"|that|it|us|to|in)\b|\bin writing\b|\block (?:in|me in|us in)\b|\blocked in\b"
             r"|\block (?:the|my|this|that|a|our) (?:price|rate|quote)\b|\bhold (?:the|this|that"
             r"|my|our) (?:price|rate|quote)\b|\bhonou?r (?:the|that|this|a|my|our|their|his|her)"
