@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -38,7 +39,7 @@ S = ScheduledSend.Status
 D = Draft.Status
 
 
-class Outcome:
+class Outcome(StrEnum):
     SENT = "sent"
     CANCELLED = "cancelled"
     FAILED = "failed"

@@ -178,6 +178,12 @@ def test_kill_switch_does_not_stop_an_operator_approved_send(tenant):
     assert message.sender_user == tenant.operator
 
 
+def test_the_revision_kill_switch_does_not_stop_delivery(tenant):
+    send = book(tenant)
+    with override_settings(AUTO_SEND_REVISION_DISABLED=True):
+        assert scheduled_send_deliver(scheduled_send_id=send.pk) == Outcome.SENT
+
+
 def test_workspace_auto_send_turned_off_cancels_an_auto_send(tenant):
     send = book(tenant)
     WorkspaceSettings.objects.filter(workspace=tenant.workspace).update(auto_send_enabled=False)
