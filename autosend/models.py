@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -39,6 +40,14 @@ class ScheduledSend(models.Model):
         "drafts.Conversation", on_delete=models.CASCADE, related_name="scheduled_sends"
     )
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.AUTO)
+    # Who approved an operator-origin send; the outbound message is recorded as theirs.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     text = models.TextField(help_text="The exact text to send; a changed draft cancels the send.")
     run_at = models.DateTimeField()
     chosen_delay_seconds = models.IntegerField(default=0)
@@ -64,6 +73,9 @@ class ScheduledSend(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(chosen_delay_seconds__gte=0), name="scheduledsend_delay_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(origin__in=["auto", "approval"]), name="scheduledsend_origin_known"
             ),
         ]
         indexes = [

@@ -6,21 +6,33 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from autosend.models import ScheduledSend
+from autosend.send_states import scheduled_send_transition
 from drafts.draft_states import draft_transition
 from drafts.models import Draft
+
+S = ScheduledSend.Status
 
 
 def chosen_delay_seconds(message_id: Any, min_seconds: int, max_seconds: int) -> int:
     """A human-like delay in [min, max], the same for a message in every process and Python
-    version: SHA-256 of the message id, not Python's salted hash()."""
+    version: SHA-256 of the message id, not Python's salted hash(). 64 bits of the digest
+    modulo a span of at most a few thousand seconds: the bias is below 1e-15."""
+    if min_seconds < 0:
+        raise ValueError("min_seconds must not be negative")
     if max_seconds < min_seconds:
         raise ValueError("max_seconds must be >= min_seconds")
     span = max_seconds - min_seconds + 1
     digest = hashlib.sha256(str(message_id).encode("utf-8")).digest()
     return min_seconds + int.from_bytes(digest[:8], "big") % span
+
+
+def due_at(inbound_sent_at: datetime, delay_seconds: int) -> datetime:
+    return inbound_sent_at + timedelta(seconds=delay_seconds)
 
 
 def scheduled_send_create(
@@ -32,15 +44,18 @@ def scheduled_send_create(
     chosen_delay: int = 0,
     delay_min: int = 0,
     delay_max: int = 0,
+    approved_by: User | None = None,
 ) -> ScheduledSend | None:
-    """Book the draft's one send and move it pending → scheduled. None if the draft already
-    has a send or is no longer pending (a double click, a retry): nothing is booked twice."""
+    """Book the draft's one send and move it pending → scheduled (its text becomes `text`).
+    None if the draft already has a send or is no longer pending (a double click, a retry):
+    nothing is booked twice."""
     try:
         with transaction.atomic():
             if not draft_transition(
                 draft_id=draft.pk,
                 from_status=Draft.Status.PENDING,
                 to_status=Draft.Status.SCHEDULED,
+                text=text,
             ):
                 return None
             return ScheduledSend.objects.create(
@@ -53,10 +68,87 @@ def scheduled_send_create(
                 chosen_delay_seconds=chosen_delay,
                 delay_min_seconds=delay_min,
                 delay_max_seconds=delay_max,
+                approved_by=approved_by,
             )
     except IntegrityError:
         return None
 
 
-def due_at(inbound_sent_at: datetime, delay_seconds: int) -> datetime:
-    return inbound_sent_at + timedelta(seconds=delay_seconds)
+def draft_send_approved(*, draft: Draft, user: User, text: str) -> ScheduledSend | None:
+    """An operator approved `draft` with `text`: book its send for now and deliver it right
+    away (after commit) through the same claim as the beat, so a double click or the beat
+    racing the task still sends once. Returns None when the draft can no longer be sent
+    (rejected, superseded, already sent or being sent, or its outcome is unknown).
+
+    The caller (the review service) authorises the user and records the DraftAction."""
+    now = timezone.now()
+    approval: dict[str, Any] = {
+        "origin": ScheduledSend.Origin.APPROVAL,
+        "text": text,
+        "run_at": now,
+        "approved_by": user,
+    }
+    with transaction.atomic():
+        locked = Draft.objects.select_for_update().get(pk=draft.pk)
+        existing = ScheduledSend.objects.filter(draft_id=locked.pk).first()
+        send: ScheduledSend | None
+        if locked.status == Draft.Status.PENDING and existing is None:
+            send = scheduled_send_create(
+                draft=locked,
+                origin=ScheduledSend.Origin.APPROVAL,
+                run_at=now,
+                text=text,
+                approved_by=user,
+            )
+        elif locked.status == Draft.Status.PENDING and existing is not None:
+            # Called off earlier (kill switch, stale, failed before sending): book it again.
+            rebooked = scheduled_send_transition(
+                scheduled_send_id=existing.pk,
+                from_status=(S.CANCELLED, S.FAILED),
+                to_status=S.SCHEDULED,
+                cancel_reason="",
+                started_at=None,
+                finished_at=None,
+                **approval,
+            )
+            moved = rebooked and draft_transition(
+                draft_id=locked.pk,
+                from_status=Draft.Status.PENDING,
+                to_status=Draft.Status.SCHEDULED,
+                text=text,
+            )
+            send = existing if moved else None
+        elif (
+            locked.status == Draft.Status.SCHEDULED
+            and existing is not None
+            and existing.origin == ScheduledSend.Origin.AUTO
+        ):
+            # An automatic send still waiting for its delay: go now, as approved. (A second
+            # approval of an approved draft falls through to None: it was booked once.)
+            moved = scheduled_send_transition(
+                scheduled_send_id=existing.pk,
+                from_status=S.SCHEDULED,
+                to_status=S.SCHEDULED,
+                **approval,
+            )
+            if moved:
+                Draft.objects.filter(pk=locked.pk, status=Draft.Status.SCHEDULED).update(
+                    text=text, updated_at=now
+                )
+            send = existing if moved else None
+        else:
+            send = None
+        if send is None:
+            transaction.set_rollback(True)
+            return None
+        send_id = str(send.pk)
+        # robust: a broker outage must not fail the approval; the beat delivers within 5 s.
+        transaction.on_commit(lambda: _enqueue_send_now(send_id), robust=True)
+    send.refresh_from_db()
+    return send
+
+
+def _enqueue_send_now(scheduled_send_id: str) -> None:
+    from autosend.tasks import send_now
+
+    send_now.delay(scheduled_send_id)

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from autosend.models import ScheduledSend
-from autosend.scheduling import scheduled_send_create
+from autosend.scheduling import draft_send_approved
 from drafts.draft_states import draft_transition
 from drafts.models import Draft, DraftAction, LearningSample, Notification
 from pipeline.models import PipelineArtifact, Stage
@@ -73,12 +73,9 @@ def _draft_status_conflict(draft_id: Any) -> Conflict:
 
 
 def _book_approved_send(*, draft: Draft, user: Any, text: str) -> ScheduledSend | None:
-    # The one place an approval books its send. At merge this becomes
-    # `autosend.delivery.draft_send_approved(draft=draft, user=user, text=text)`, which books
-    # the same way and also enqueues immediate delivery after commit.
-    return scheduled_send_create(
-        draft=draft, origin=ScheduledSend.Origin.APPROVAL, run_at=timezone.now(), text=text
-    )
+    # The one place an approval books its send: the same exactly-once delivery path as
+    # auto-send, delivered right after commit rather than at the next beat.
+    return draft_send_approved(draft=draft, user=user, text=text)
 
 
 def _sample_origin(draft: Draft) -> tuple[str, str, str]:
@@ -111,10 +108,10 @@ def _review_done(draft_id: Any) -> None:
 
 
 def draft_approve(*, draft: Draft, user: Any, text: str | None = None) -> Approval:
-    """Approve a pending draft and book its send now. With `text` different from the draft's,
-    the approval is an edit: the draft takes the new text, and the diff and a learning sample
-    are kept. A draft that is no longer pending (or already has a send) is a 409 and nothing
-    changes."""
+    """Approve a draft and send it now. With `text` different from the draft's, the approval
+    is an edit: the draft takes the new text, and the diff and a learning sample are kept. An
+    automatic send still waiting for its delay is taken over (sent now, as approved). A draft
+    already approved, sent, rejected or superseded is a 409 and nothing changes."""
     final_text = draft.text if text is None else text_normalize(text)
     if not final_text.strip():
         raise DomainError(

@@ -219,14 +219,18 @@ def test_double_approve_books_once(api, tenant, draft):
     assert DraftAction.objects.filter(draft=draft).count() == 1
 
 
-def test_approve_when_auto_send_already_booked_is_409(api, tenant, draft):
+def test_approve_takes_over_a_waiting_automatic_send(api, tenant, draft):
+    """An operator may edit and send now a reply that auto-send booked for later: the one
+    booked row becomes the approval, so it still goes out once."""
     scheduled_send_create(
         draft=draft, origin="auto", run_at=timezone.now() + timedelta(minutes=5), text=draft.text
     )
-    before = _state(draft.pk)
     response = api.post(f"/api/v1/drafts/{draft.pk}/approve", {"text": "Different"})
-    assert response.status_code == 409
-    assert _state(draft.pk) == before
+    assert response.status_code == 200
+    send = ScheduledSend.objects.get(draft=draft)
+    assert (send.origin, send.text, send.approved_by) == ("approval", "Different", tenant.operator)
+    assert send.run_at <= timezone.now()
+    assert DraftAction.objects.get(draft=draft).kind == "edit"
 
 
 def test_approve_empty_text_is_400(api, tenant, draft):

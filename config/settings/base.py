@@ -205,7 +205,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".run" / "celerybeat-schedule")
 # The beat schedule: every periodic job, with how often it runs. Tasks are registered by
 # the apps; a name that is not registered yet simply waits for its issue to land.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Due scheduled sends; an unclaimed run expires rather than piling up behind a slow one.
+    "autosend-deliver-due": {
+        "task": "autosend.deliver_due",
+        "schedule": 5.0,
+        "options": {"expires": 10},
+    },
+}
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING: dict[str, Any] = {
@@ -228,5 +235,12 @@ LOGGING: dict[str, Any] = {
 # --- Product ------------------------------------------------------------------------------
 REVIEW_HOLD_DURATION = timedelta(minutes=10)
 PIPELINE_SWEEP_AFTER = timedelta(minutes=2)
+# Delivery: a due send more than this late is cancelled as stale (and goes back to review);
+# a row still `sending` after the hard task time limit belongs to a dead worker (→ unknown).
+AUTO_SEND_STALE_AFTER = timedelta(hours=1)
+AUTO_SEND_SENDING_TIMEOUT = timedelta(seconds=CELERY_TASK_TIME_LIMIT)
+AUTO_SEND_DELIVERY_BATCH = 50
+AUTO_SEND_DELIVERY_BUDGET_SECONDS = 60.0
+AUTO_SEND_WEBHOOK_TIMEOUT_SECONDS = 10.0
 LOGIN_THROTTLE_ATTEMPTS = 5
 LOGIN_THROTTLE_WINDOW_SECONDS = 300
