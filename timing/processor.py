@@ -288,11 +288,13 @@ class BackfillResult:
 
 
 def _lead_batch_upper(after: UUID, batch_size: int) -> UUID | None:
-    """The lead `batch_size` messages past `after` in lead order (None: the rest fits)."""
+    """The last lead among the next `batch_size` messages past `after` in lead order (the
+    batch takes that lead whole); None when no message is left."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT lead_id FROM {Message._meta.db_table} WHERE lead_id > %s "
-            "ORDER BY lead_id OFFSET %s LIMIT 1",
+            f"""SELECT lead_id FROM (SELECT lead_id FROM {Message._meta.db_table}
+                                     WHERE lead_id > %s ORDER BY lead_id LIMIT %s) batch
+                ORDER BY lead_id DESC LIMIT 1""",
             [after, batch_size],
         )
         row = cursor.fetchone()
@@ -318,20 +320,16 @@ def response_timing_backfill(
     )
     after = UUID(int=0)
     batches = messages = written = 0
-    while True:
-        upper = _lead_batch_upper(after, batch_size)
-        message_filter = "m.lead_id > %(after)s"
-        if upper is not None:
-            message_filter += " AND m.lead_id <= %(upper)s"
+    while (upper := _lead_batch_upper(after, batch_size)) is not None:
         with transaction.atomic():
-            read, changed = _threads_upsert(message_filter, {"after": after, "upper": upper})
+            read, changed = _threads_upsert(
+                "m.lead_id > %(after)s AND m.lead_id <= %(upper)s", {"after": after, "upper": upper}
+            )
         batches += 1
         messages += read
         written += changed
         if on_batch is not None:
             on_batch(read)
-        if upper is None:
-            break
         after = upper
     if mark is not None:
         watermark_raise(received_at=mark[0], message_id=mark[1])
