@@ -23,21 +23,42 @@ class ResponseTimingEvent(models.Model):
     """
 
     inbound_message = models.OneToOneField(
-        Message, on_delete=models.CASCADE, related_name="response_timing"
+        Message, on_delete=models.CASCADE, primary_key=True, related_name="response_timing"
     )
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    # Every other reference is copied from rows the processor reads in the same statement, so
+    # it holds by construction: no database FK constraint on them (db_constraint=False). The
+    # deferred FK checks were most of the write cost: 7.9 s of 11.4 s to insert 110,000 rows.
+    # Deletes still cascade or null them through Django's on_delete.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     inbound_sent_at = models.DateTimeField()
     opened_burst = models.BooleanField()
 
     # The setter's (a human's) first reply after the inbound message.
     setter_message = models.ForeignKey(
-        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     setter_replied_at = models.DateTimeField(null=True, blank=True)
     setter_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # Outbound events from another tool may name a setter who has no account here.
     setter_email = models.CharField(max_length=254, blank=True, default="")
@@ -45,10 +66,20 @@ class ResponseTimingEvent(models.Model):
 
     # The AI's first reply after the inbound message.
     ai_draft = models.ForeignKey(
-        Draft, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Draft,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     ai_message = models.ForeignKey(
-        Message, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     ai_replied_at = models.DateTimeField(null=True, blank=True)
     ai_ms = models.BigIntegerField(null=True, blank=True)
@@ -92,17 +123,17 @@ class ResponseTimingEvent(models.Model):
             models.Index(fields=["workspace", "inbound_sent_at"], name="timing_ws_time"),
             # Lead windowing: one lead's thread history on one channel.
             models.Index(fields=["lead", "channel", "inbound_sent_at"], name="timing_lead_time"),
-            # Per-setter aggregation.
+            # Per-setter aggregation (summaries count burst openers only).
             models.Index(
                 fields=["workspace", "setter_user", "inbound_sent_at"],
-                condition=Q(setter_ms__isnull=False),
+                condition=Q(opened_burst=True, setter_ms__isnull=False),
                 name="timing_setter",
             ),
             # Delay buckets: chosen versus actual, read from the index alone.
             models.Index(
                 fields=["workspace", "inbound_sent_at"],
                 include=["delay_chosen_seconds", "delay_actual_ms"],
-                condition=Q(delay_chosen_seconds__isnull=False),
+                condition=Q(opened_burst=True, delay_chosen_seconds__isnull=False),
                 name="timing_ai_delay",
             ),
             # AI replies whose send had not finished when the row was written (refreshed later).
