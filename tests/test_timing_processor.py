@@ -227,3 +227,37 @@ def test_two_workspaces_never_mix(tenant: Any, other_tenant: Any) -> None:
 
     assert (event(m).workspace_id, event(m).setter_ms) == (tenant.workspace.pk, None)
     assert (event(t).workspace_id, event(t).setter_ms) == (other_tenant.workspace.pk, 1_000)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_steps_aside_while_another_writer_holds_the_watermark(tenant: Any) -> None:
+    import threading
+
+    from django.db import connection, transaction
+
+    thread = Thread.start(tenant.workspace, tenant.email_channel)
+    thread.inbound(0)
+    TimingWatermark.objects.create(name=WATERMARK_NAME)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                TimingWatermark.objects.select_for_update().get(name=WATERMARK_NAME)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    try:
+        busy = process()
+    finally:
+        release.set()
+        holder.join()
+
+    assert (busy.busy, busy.batches, ResponseTimingEvent.objects.count()) == (True, 0, 0)
+    assert process().batches == 1
+    assert ResponseTimingEvent.objects.count() == 1

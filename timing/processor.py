@@ -176,11 +176,13 @@ class ProcessResult:
 _BEGINNING = (datetime.min.replace(tzinfo=UTC), UUID(int=0))
 
 
-def _watermark_lock() -> TimingWatermark | None:
-    """The watermark row, locked for this transaction; None if another tick holds it."""
+def _watermark_lock(*, wait: bool = False) -> TimingWatermark | None:
+    """The watermark row, locked until this transaction ends. Every write of events holds
+    it, so ticks and a backfill never upsert the same rows at once (no deadlocks). A tick
+    does not wait (None: someone else is writing); a backfill batch waits its turn."""
     TimingWatermark.objects.get_or_create(name=WATERMARK_NAME)
     return (
-        TimingWatermark.objects.select_for_update(skip_locked=True)
+        TimingWatermark.objects.select_for_update(skip_locked=not wait)
         .filter(name=WATERMARK_NAME)
         .first()
     )
@@ -267,7 +269,10 @@ def response_timing_process(
         batches += 1
         messages += read
         written += changed
-    _, refreshed = _threads_upsert(_UNFINISHED_SEND_THREADS, {"limit": batch_size})
+    with transaction.atomic():
+        if _watermark_lock() is None:
+            return ProcessResult(batches, messages, written, busy=True)
+        _, refreshed = _threads_upsert(_UNFINISHED_SEND_THREADS, {"limit": batch_size})
     if batches or refreshed:
         log.info(
             "response timing processed: batches=%d messages=%d events_written=%d "
@@ -322,6 +327,7 @@ def response_timing_backfill(
     batches = messages = written = 0
     while (upper := _lead_batch_upper(after, batch_size)) is not None:
         with transaction.atomic():
+            _watermark_lock(wait=True)
             read, changed = _threads_upsert(
                 "m.lead_id > %(after)s AND m.lead_id <= %(upper)s", {"after": after, "upper": upper}
             )
