@@ -45,7 +45,8 @@ TICK_BATCH_SIZE = 2_000
 TICK_MAX_BATCHES = 10
 BACKFILL_BATCH_SIZE = 20_000
 
-# Columns the upsert writes, in order; all but `computed_at` decide whether a row changed.
+# Columns the upsert writes (then `computed_at`), in order; all but the key are compared to
+# decide whether a row changed.
 _COLUMNS = (
     "inbound_message_id",
     "workspace_id",
@@ -213,10 +214,13 @@ def _batch_bound(
     return (row[0], row[1]) if row else None
 
 
-# Whole threads touched by the messages of one watermark batch.
+# Whole threads touched by the messages of one watermark batch. The plain received_at bounds
+# repeat the row comparison for the planner, which cannot estimate a row comparison's range:
+# with them it sees a few threads and reads them by index instead of scanning every message.
 _TOUCHED_THREADS = f"""(m.lead_id, m.channel_id) IN (
     SELECT lead_id, channel_id FROM {Message._meta.db_table}
-    WHERE (received_at, id) > (%(after_at)s, %(after_id)s)
+    WHERE received_at >= %(after_at)s AND received_at <= %(upto_at)s
+      AND (received_at, id) > (%(after_at)s, %(after_id)s)
       AND (received_at, id) <= (%(upto_at)s, %(upto_id)s))"""
 
 # Threads with an AI reply whose send finished after its event was written (delivery records
