@@ -129,10 +129,10 @@ class ResponseTimingEvent(models.Model):
                 condition=Q(opened_burst=True, setter_ms__isnull=False),
                 name="timing_setter",
             ),
-            # Delay buckets: chosen versus actual, read from the index alone.
+            # Delay buckets: chosen versus actual, read from the index alone. Key columns
+            # rather than INCLUDE, which the embedded SQLite fallback does not know.
             models.Index(
-                fields=["workspace", "inbound_sent_at"],
-                include=["delay_chosen_seconds", "delay_actual_ms"],
+                fields=["workspace", "inbound_sent_at", "delay_chosen_seconds", "delay_actual_ms"],
                 condition=Q(opened_burst=True, delay_chosen_seconds__isnull=False),
                 name="timing_ai_delay",
             ),
