@@ -114,25 +114,49 @@ def generate(cursor, workspace_id, channel_ids, user_ids) -> None:
         "users": list(user_ids),
         "per_thread": PER_THREAD,
     }
+    # Ids are time-ordered like the project's uuid7 (config.ids): a v4 uuid whose first
+    # 48 bits are the Unix time in milliseconds and whose version nibble is 7.
     cursor.execute(
         """
-        INSERT INTO workspaces_lead (id, workspace_id, external_id, name, email, phone, company,
-                                     title, timezone, created_at, updated_at)
-        SELECT gen_random_uuid(), %(ws)s, 'lead-' || g, 'Lead ' || g, '', '', '', '', '',
-               now(), now()
+        CREATE FUNCTION pg_temp.uuid7(ts timestamptz) RETURNS uuid LANGUAGE sql VOLATILE AS $$
+            SELECT encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+                   PLACING substring(int8send((extract(epoch FROM ts) * 1000)::bigint) FROM 3)
+                   FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
+        $$
+        """
+    )
+    # A lead writes first at a random time in two months, then on each channel within a day.
+    cursor.execute(
+        """
+        CREATE TEMP TABLE bench_lead AS
+        SELECT g, timestamptz '2026-09-01 00:00+00' + random() * interval '60 days' AS first_at
         FROM generate_series(1, %(leads)s) g
         """,
         params,
     )
     cursor.execute(
         """
+        INSERT INTO workspaces_lead (id, workspace_id, external_id, name, email, phone, company,
+                                     title, timezone, created_at, updated_at)
+        SELECT pg_temp.uuid7(first_at), %(ws)s, 'lead-' || g, 'Lead ' || g, '', '', '', '', '',
+               first_at, first_at
+        FROM bench_lead ORDER BY first_at
+        """,
+        params,
+    )
+    cursor.execute(
+        """
         CREATE TEMP TABLE bench_thread AS
-        SELECT l.id AS lead_id, c.channel_id, gen_random_uuid() AS conversation_id,
-               timestamptz '2026-09-01 00:00+00' + random() * interval '60 days' AS started_at
+        SELECT l.id AS lead_id, c.channel_id,
+               l.created_at + random() * interval '1 day' AS started_at
         FROM workspaces_lead l CROSS JOIN unnest(%(channels)s::uuid[]) AS c(channel_id)
         WHERE l.workspace_id = %(ws)s
         """,
         params,
+    )
+    cursor.execute(
+        "ALTER TABLE bench_thread ADD COLUMN conversation_id uuid; "
+        "UPDATE bench_thread SET conversation_id = pg_temp.uuid7(started_at)"
     )
     cursor.execute(
         """
@@ -147,18 +171,20 @@ def generate(cursor, workspace_id, channel_ids, user_ids) -> None:
         """
         CREATE TEMP TABLE bench_message AS
         WITH raw AS (
-            SELECT gen_random_uuid() AS id, t.lead_id, t.channel_id, t.conversation_id, k,
+            SELECT t.lead_id, t.channel_id, t.conversation_id, k,
                    CASE WHEN k = 0 THEN 0.0 ELSE random() END AS r,
                    t.started_at + k * interval '40 minutes'
                        + random() * interval '30 minutes' AS sent_at
             FROM bench_thread t CROSS JOIN generate_series(0, %(per_thread)s - 1) k
+        ), timed AS (
+            SELECT pg_temp.uuid7(sent_at) AS id, raw.* FROM raw
         ), kinds AS (
-            SELECT raw.*, CASE WHEN r < 0.5 THEN 'lead' WHEN r < 0.75 THEN 'user' ELSE 'ai' END
+            SELECT timed.*, CASE WHEN r < 0.5 THEN 'lead' WHEN r < 0.75 THEN 'user' ELSE 'ai' END
                           AS kind
-            FROM raw
+            FROM timed
         )
         SELECT kinds.*,
-               CASE WHEN kind = 'ai' THEN gen_random_uuid() END AS draft_id,
+               CASE WHEN kind = 'ai' THEN pg_temp.uuid7(sent_at) END AS draft_id,
                CASE WHEN kind = 'ai' THEN
                    CASE WHEN lag(kind) OVER w = 'lead' THEN lag(id) OVER w ELSE id END
                END AS trigger_id,
@@ -208,7 +234,7 @@ def generate(cursor, workspace_id, channel_ids, user_ids) -> None:
         """,
         params,
     )
-    cursor.execute("DROP TABLE bench_message, bench_thread")
+    cursor.execute("DROP TABLE bench_message, bench_thread, bench_lead")
 
 
 def main() -> None:
