@@ -186,3 +186,25 @@ def test_the_page_runs_a_bounded_number_of_queries(operator: Client, tenant: Any
     process()
 
     assert queries() == before <= 12
+
+
+def test_by_default_the_page_shows_the_last_30_days(operator: Client, tenant: Any) -> None:
+    from datetime import UTC
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    for days_ago, reply_after in ((40, 7), (2, 5)):
+        base = now - timedelta(days=days_ago)
+        thread = Thread.start(tenant.workspace, tenant.email_channel, base=base)
+        thread.inbound(0)
+        thread.setter(reply_after, user=tenant.rep)
+    process()
+
+    page = html(operator.get(URL))
+
+    today = now.astimezone(UTC).date()
+    assert f'value="{today - timedelta(days=29):%Y-%m-%d}"' in page
+    assert f'value="{today:%Y-%m-%d}"' in page
+    assert '<span class="kpi-value">5.0 s</span>' in page
+    assert '<span class="kpi-value-small">1</span> <span class="muted">reply</span>' in page

@@ -37,7 +37,9 @@ class TimingFilterForm(forms.Form):
     )
 
     def __init__(self, data: Any, *, channels: list[Channel], today: date) -> None:
-        super().__init__(data)
+        # Missing or empty parameters take their defaults, which the inputs then show.
+        defaults = {"start": self.default_start(today).isoformat(), "end": today.isoformat()}
+        super().__init__({**defaults, **{k: v for k, v in data.items() if v}})
         self.today = today
         field = self.fields["channel"]
         assert isinstance(field, forms.ChoiceField)
@@ -55,18 +57,21 @@ class TimingFilterForm(forms.Form):
                 self.add_error("start", f"Pick at most {MAX_DAYS} days.")
         return cleaned
 
+    @staticmethod
+    def default_start(end: date) -> date:
+        return end - timedelta(days=DEFAULT_DAYS - 1)
+
     def value(self, name: str) -> Any:
-        """The cleaned value, or None when it is absent or invalid (its error is shown)."""
-        if not self.is_bound or name in self.errors:
+        """The cleaned value, or None when it is invalid (its error is shown)."""
+        if name in self.errors:
             return None
         return self.cleaned_data.get(name)
 
     def dates(self) -> tuple[date, date]:
         end = self.value("end") or self.today
-        start = self.value("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        start = self.value("start") or self.default_start(end)
         if start > end or (end - start).days >= MAX_DAYS:
-            end = self.today
-            start = end - timedelta(days=DEFAULT_DAYS - 1)
+            end, start = self.today, self.default_start(self.today)
         return start, end
 
 
@@ -202,7 +207,7 @@ def timing_page(request: HttpRequest) -> HttpResponse:
         return render(request, "timing/page.html", {"actor": actor, "unsupported": True})
     channels = list(Channel.objects.filter(workspace=actor.workspace).order_by("kind", "name"))
     form = TimingFilterForm(
-        request.GET or None, channels=channels, today=timezone.now().astimezone(UTC).date()
+        request.GET, channels=channels, today=timezone.now().astimezone(UTC).date()
     )
     context = {"actor": actor, "form": form, **_report(actor.workspace, channels, form)}
     return render(request, "timing/page.html", context)
