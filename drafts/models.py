@@ -138,6 +138,8 @@ class Message(models.Model):
                 condition=Q(direction="inbound"),
                 name="message_inbound_received",
             ),
+            # The response-timing processor reads every message in (received_at, id) order.
+            models.Index(fields=["received_at", "id"], name="message_received_order"),
         ]
 
     def __str__(self) -> str:

@@ -1,3 +1,9 @@
 """The response-timing analytics page."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from timing import views
+
+urlpatterns = [
+    path("timing/", views.timing_page, name="timing"),
+]

@@ -212,6 +212,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 5.0,
         "options": {"expires": 10},
     },
+    "timing-process-response-timing": {
+        "task": "timing.process_response_timing",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
