@@ -205,7 +205,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".run" / "celerybeat-schedule")
 # The beat schedule: every periodic job, with how often it runs. Tasks are registered by
 # the apps; a name that is not registered yet simply waits for its issue to land.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Re-publish inbound messages whose pipeline never started (broker down at commit).
+    "drafts.sweep_unstarted_messages": {
+        "task": "drafts.sweep_unstarted_messages",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a sweep still queued when the next one is due is moot
+    },
+}
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING: dict[str, Any] = {
