@@ -69,28 +69,44 @@ class HumanReply:
 
 
 def webhook_channel_get(*, key: str) -> Channel | None:
-    """The channel a webhook URL names, with only what verification and storage need."""
+    """The channel a webhook URL names, with only what verification and storage need.
+    Plain SQL: on this path the ORM's query building cost five times the query itself."""
     if not key or len(key) > CHANNEL_KEY_MAX_LENGTH or "\x00" in key:
         return None  # cannot match, and PostgreSQL text cannot even hold a NUL
-    return (
-        Channel.objects.only(
-            "id", "workspace_id", "secret", "previous_secret", "previous_secret_valid_until"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, workspace_id, secret, previous_secret, previous_secret_valid_until"
+            " FROM workspaces_channel WHERE key = %s",
+            [key],
         )
-        .filter(key=key)
-        .first()
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, workspace_id, secret, previous_secret, previous_valid_until = row
+    return Channel(
+        id=pk,
+        workspace_id=workspace_id,
+        key=key,
+        secret=secret,
+        previous_secret=previous_secret,
+        previous_secret_valid_until=previous_valid_until,
     )
 
 
+# Header name → its WSGI `META` key (Content-Type is the one without the HTTP_ prefix).
+_META_KEYS = {
+    name: "CONTENT_TYPE" if name == "content-type" else "HTTP_" + name.upper().replace("-", "_")
+    for name in KEPT_HEADERS
+}
+
+
 def webhook_headers(meta: dict[str, Any]) -> dict[str, str]:
-    """The headers an event keeps (WSGI `META` names), made storable."""
-    kept = {}
-    for name in KEPT_HEADERS:
-        value = meta.get("HTTP_" + name.upper().replace("-", "_"))
-        if name == "content-type":
-            value = meta.get("CONTENT_TYPE")
-        if isinstance(value, str):
-            kept[name] = printable(value)
-    return kept
+    """The headers an event keeps, by lower-case name, made storable."""
+    return {
+        name: printable(meta[key])
+        for name, key in _META_KEYS.items()
+        if isinstance(meta.get(key), str)
+    }
 
 
 def webhook_remote_addr(value: Any) -> str | None:
@@ -418,10 +434,19 @@ proposals AS (
 )
 SELECT (SELECT id FROM message), (SELECT conversation_id FROM message), (SELECT id FROM known)
 """
+
+
+def _compact(sql: str) -> str:
+    """One line, so psycopg caches its parse of the statement (it skips those over 4 KiB)."""
+    return " ".join(line.strip() for line in sql.splitlines() if line.strip())
+
+
 # The arbiter of each partial unique index on Conversation, spelled as its predicate.
-_STORE_THREADED = _STORE_SQL.replace(
-    "{conversation_conflict}", "(channel_id, external_id) WHERE NOT (external_id = '')"
+_STORE_THREADED = _compact(
+    _STORE_SQL.replace(
+        "{conversation_conflict}", "(channel_id, external_id) WHERE NOT (external_id = '')"
+    )
 )
-_STORE_UNTHREADED = _STORE_SQL.replace(
-    "{conversation_conflict}", "(channel_id, lead_id) WHERE external_id = ''"
+_STORE_UNTHREADED = _compact(
+    _STORE_SQL.replace("{conversation_conflict}", "(channel_id, lead_id) WHERE external_id = ''")
 )
