@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,8 @@ def bench_environment() -> dict[str, str]:
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONDONTWRITEBYTECODE": "1",
+        # collectstatic is not run here; whitenoise would warn about it in every worker.
+        "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
     }
 
 
@@ -371,6 +374,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
     env = bench_environment()
     database_recreate(env)
     os.environ.update(env)
@@ -384,7 +388,12 @@ def main() -> None:
     from workspaces.provisioning import workspace_provision
 
     broker = redis.Redis.from_url(env["REDIS_URL"])
-    binding_existed = bool(broker.exists("_kombu.binding.celery"))
+    # Kombu's routing keys for the default queue: removed at the end unless already there.
+    bindings = [
+        k
+        for k in ("_kombu.binding.celery", "_kombu.binding_permanent.celery")
+        if not broker.exists(k)
+    ]
     gunicorn = None
     try:
         call_command("migrate", verbosity=0)
@@ -416,9 +425,7 @@ def main() -> None:
         if gunicorn is not None:
             gunicorn_stop(gunicorn)
         connections.close_all()
-        broker.delete("celery")
-        if not binding_existed:
-            broker.delete("_kombu.binding.celery")
+        broker.delete("celery", *bindings)
         database_recreate(env, drop_only=True)
 
     if statuses != {202: REQUESTS}:
