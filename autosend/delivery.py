@@ -67,6 +67,31 @@ def scheduled_sends_cancel_for_conversation(
     return qs.update(status=S.CANCELLED, cancel_reason=reason[:80], finished_at=timezone.now())
 
 
+@dataclass(frozen=True)
+class HumanReply:
+    sends_cancelled: int
+    drafts_superseded: int
+
+
+def human_reply_record(
+    *, conversation_id: Any, sent_at: datetime, exclude_draft_id: Any = None
+) -> HumanReply:
+    """A human answered in a conversation (from another tool, or an operator in Replydesk):
+    sends still waiting are cancelled and drafts for earlier messages superseded, so the AI
+    never talks over a person. Call it in the transaction that stores the human's message.
+    Response timing needs nothing here: its processor finds the outbound message itself."""
+    return HumanReply(
+        sends_cancelled=scheduled_sends_cancel_for_conversation(
+            conversation_id=conversation_id,
+            reason="human_replied",
+            exclude_draft_id=exclude_draft_id,
+        ),
+        drafts_superseded=drafts_supersede_in_conversation(
+            conversation_id=conversation_id, before=sent_at
+        ),
+    )
+
+
 # --- The one path every send takes ----------------------------------------------------------
 
 
@@ -268,12 +293,9 @@ def _record_sent(*, send: ScheduledSend, result: TransportResult) -> None:
             )
         if send.origin == ScheduledSend.Origin.APPROVAL:
             # An operator's send is a human reply: what was waiting in the thread is stale.
-            scheduled_sends_cancel_for_conversation(
-                conversation_id=send.conversation_id,
-                reason="human_replied",
-                exclude_draft_id=send.draft_id,
+            human_reply_record(
+                conversation_id=send.conversation_id, sent_at=now, exclude_draft_id=send.draft_id
             )
-            drafts_supersede_in_conversation(conversation_id=send.conversation_id, before=now)
     logger.info(
         "autosend: sent",
         extra={"scheduled_send_id": str(send.pk), "draft_id": str(send.draft_id)},

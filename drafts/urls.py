@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from drafts import views
+from drafts import views, webhooks
 
 urlpatterns = [
     path("", views.queue, name="queue"),
@@ -26,4 +26,5 @@ urlpatterns = [
         name="notification-read",
     ),
     path("notifications/read-all", views.notifications_read_all, name="notifications-read-all"),
+    path("webhooks/inbound/<str:channel_key>", webhooks.inbound_webhook, name="inbound-webhook"),
 ]

@@ -217,6 +217,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Re-publish inbound messages whose pipeline never started (broker down at commit).
+    "drafts.sweep_unstarted_messages": {
+        "task": "drafts.sweep_unstarted_messages",
+        "schedule": 60.0,
+        "options": {"expires": 55},  # a sweep still queued when the next one is due is moot
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
