@@ -14,8 +14,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from config.charts import Bar, Series, histogram, line_chart
 from timing import selectors
-from timing.charts import Bar, Series, histogram, line_chart
 from timing.formatting import duration_unit
 from timing.processor import timing_supported
 from workspaces.context import session_actor

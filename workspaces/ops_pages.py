@@ -9,8 +9,10 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from autosend.kill_switches import kill_switches
+from config.charts import Bar, Series, histogram, line_chart
 from pipeline.models import Stage
 from workspaces.forms import FeedFilterForm, KnobsForm
 from workspaces.models import REVISION_KNOBS, Workspace
@@ -26,7 +28,6 @@ from workspaces.ops import (
     stage_summary,
     workspaces_with_settings,
 )
-from workspaces.ops_charts import bar_chart, line_chart
 from workspaces.ops_quality import (
     MIN_DRAFTS_FOR_SUGGESTION,
     TARGET_APPROVED_UNCHANGED,
@@ -58,28 +59,25 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-def _rates_chart(now: datetime) -> Any:
+def _rates_chart(now: datetime) -> SafeString:
     buckets = rates_over_time(now=now)
-    origin = buckets[0].start if buckets else now
-
-    def hours(moment: datetime) -> float:
-        return (moment - origin).total_seconds() / 3600
-
-    ticks = [
-        (hours(b.start), timezone.localtime(b.start).strftime("%a %H:%M"))
-        for b in buckets
-        if b.start.hour == 0
-    ]
     return line_chart(
-        [
-            ("auto-send", [(hours(b.start), b.auto_send_rate) for b in buckets]),
-            ("revision applied", [(hours(b.start), b.applied_rate) for b in buckets]),
-        ],
+        chart_id="ops-rates",
         title="Auto-send rate and revision applied rate, per 6 hours, last 3 days",
-        x_ticks=ticks,
+        # One tick per day, at midnight; the other buckets are points without a label.
+        x_labels=[
+            timezone.localtime(b.start).strftime("%a %H:%M") if b.start.hour == 0 else ""
+            for b in buckets
+        ],
+        series=[
+            Series("auto-send", [b.auto_send_rate for b in buckets], tone=2),
+            Series("revision applied", [b.applied_rate for b in buckets], tone=4),
+        ],
         y_label="rate",
         y_max=1.0,
-        y_format=_percent,
+        format_y=_percent,
+        width=640,
+        height=240,
     )
 
 
@@ -118,10 +116,14 @@ def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> di
         "health": ops_health_snapshot(now=now),
         **_window_tables(revision_figures(now=now)),
         "rates_chart": _rates_chart(now),
-        "latency_chart": bar_chart(
-            revision_latency_histogram(now=now),
+        "latency_chart": histogram(
+            chart_id="ops-revision-latency",
             title="Revision loop latency per draft, last 3 days",
+            bars=[Bar(label, n) for label, n in revision_latency_histogram(now=now)],
             y_label="drafts",
+            tone=2,
+            width=640,
+            height=240,
         ),
         "workspaces": workspaces,
         "workspace_rows": [(ws, suggestions.get(ws.pk)) for ws in workspaces],
@@ -175,14 +177,18 @@ def ops_feed_context(params: QueryDict) -> dict[str, Any]:
         "query": query.urlencode(),
         "summary": summary,
         "stage_labels": STAGE_LABELS,
-        "p95_chart": bar_chart(
-            [
-                (s.stage.removeprefix("auto_send_").removeprefix("draft_"), s.p95_ms or 0)
+        "p95_chart": histogram(
+            chart_id="ops-stage-p95",
+            title="p95 latency of LLM calls by stage, last 3 days",
+            bars=[
+                Bar(s.stage.removeprefix("auto_send_").removeprefix("draft_"), s.p95_ms or 0)
                 for s in summary
             ],
-            title="p95 latency of LLM calls by stage, last 3 days",
             y_label="ms",
-            value_format=_whole,
+            tone=2,
+            format_value=_whole,
+            width=640,
+            height=240,
         ),
     }
 

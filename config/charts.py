@@ -1,11 +1,13 @@
-"""Server-side SVG charts: a line chart for trends and a histogram for distributions.
+"""Server-side SVG charts for every page: a line chart for trends, a histogram for
+distributions.
 
 No JavaScript and no CDN: each function returns an inline `<svg>` (a SafeString) in which
 every piece of text went through `format_html`, so labels from the database are escaped.
-Colours and line styles come from classes in `static/css/timing.css` (`chart-tone-1` … 4,
-`chart-dashed`); the CSP forbids inline styles, and SVG presentation attributes are not
-needed. Axes are labelled, series are labelled directly at their right end (no legend), and
-`<title>`/`<desc>` make the chart readable by screen readers.
+Colours and line styles come from classes in `static/css/charts.css` (`chart-tone-1` … 4,
+`chart-dashed`), which every page showing a chart links; the CSP forbids inline styles.
+Axes are labelled, series are labelled directly at their right end (no legend), and
+`<title>`/`<desc>` make the chart readable by screen readers. A chart with nothing to draw
+keeps its size and says so, so the page does not jump.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from django.utils.safestring import SafeString
 TONES = (1, 2, 3, 4)
 _ID = re.compile(r"^[a-z][a-z0-9-]*$")
 _LABEL_GAP = 15  # vertical room a direct label needs
+_LABEL_CHAR = 7  # horizontal room per character of a direct label (12px, semibold)
+EMPTY_TEXT = "No data in this period yet"
 
 
 def plain_number(value: float) -> str:
@@ -108,6 +112,17 @@ def _open(chart_id: str, frame: _Frame, title: str, description: str) -> SafeStr
     )
 
 
+def _empty(chart_id: str, frame: _Frame, title: str, description: str, text: str) -> SafeString:
+    """The chart's frame with a sentence instead of data: same size, so nothing shifts."""
+    return _open(chart_id, frame, title, description) + format_html(
+        '<text class="chart-empty" x="{}" y="{}" text-anchor="middle" '
+        'dominant-baseline="middle">{}</text></svg>',
+        _f(frame.width / 2),
+        _f(frame.height / 2),
+        text,
+    )
+
+
 def _y_axis(
     frame: _Frame, ticks: list[float], y_of: Callable[[float], float], y_label: str, fmt: Callable
 ) -> list[SafeString]:
@@ -184,18 +199,32 @@ def line_chart(
     y_label: str,
     x_label: str = "",
     format_y: Callable[[float], str] = plain_number,
+    y_max: float | None = None,
     description: str = "",
+    empty_text: str = EMPTY_TEXT,
     width: int = 760,
     height: int = 280,
     max_x_ticks: int = 8,
 ) -> SafeString:
-    """Lines over categorical x positions (days, buckets), labelled at their right end."""
-    frame = _Frame(width, height, left=62, right=118, top=14, bottom=46 if x_label else 30)
+    """Lines over evenly spaced categorical x positions (days, buckets), each labelled at
+    its right end. An empty x label gets no tick; `y_max` fixes the top of the axis (a rate
+    reads against 100%, whatever this period's highest value)."""
+    longest = max((len(s.label) for s in series), default=0)
+    frame = _Frame(
+        width,
+        height,
+        left=62,
+        right=20 + _LABEL_CHAR * longest,
+        top=14,
+        bottom=46 if x_label else 30,
+    )
     n = len(x_labels)
     if any(len(s.values) != n for s in series):
         raise ValueError("every series needs one value per x label")
     values = [v for s in series for v in s.values if v is not None]
-    ticks = nice_ticks(max(values, default=0))
+    if not values:
+        return _empty(chart_id, frame, title, description, empty_text)
+    ticks = nice_ticks(y_max if y_max is not None else max(values))
     top = ticks[-1] or 1
 
     def x_of(i: int) -> float:
@@ -204,21 +233,21 @@ def line_chart(
         return frame.x0 + i * (frame.x1 - frame.x0) / (n - 1)
 
     def y_of(v: float) -> float:
-        return frame.y0 - (v / top) * (frame.y0 - frame.y1)
+        return frame.y0 - (min(v, top) / top) * (frame.y0 - frame.y1)
 
     parts = [_open(chart_id, frame, title, description)]
     parts += _y_axis(frame, ticks, y_of, y_label, format_y)
-    every = max(1, math.ceil(n / max_x_ticks))
-    for i, label in enumerate(x_labels):
-        if i % every == 0:
-            parts.append(
-                format_html(
-                    '<text class="chart-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
-                    _f(x_of(i)),
-                    _f(frame.y0 + 16),
-                    label,
-                )
+    labelled = [(i, label) for i, label in enumerate(x_labels) if label]
+    every = max(1, math.ceil(len(labelled) / max_x_ticks))
+    for i, label in labelled[::every]:
+        parts.append(
+            format_html(
+                '<text class="chart-tick" x="{}" y="{}" text-anchor="middle">{}</text>',
+                _f(x_of(i)),
+                _f(frame.y0 + 16),
+                label,
             )
+        )
     parts.append(_x_axis(frame, x_label))
 
     ends: list[tuple[float, Series]] = []
@@ -280,6 +309,7 @@ def histogram(
     tone: int = 1,
     format_value: Callable[[float], str] = plain_number,
     description: str = "",
+    empty_text: str = EMPTY_TEXT,
     width: int = 620,
     height: int = 260,
 ) -> SafeString:
@@ -287,7 +317,9 @@ def histogram(
     if tone not in TONES:
         raise ValueError(f"tone must be one of {TONES}")
     frame = _Frame(width, height, left=62, right=12, top=20, bottom=46 if x_label else 30)
-    ticks = nice_ticks(max((b.value for b in bars), default=0))
+    if not any(b.value for b in bars):
+        return _empty(chart_id, frame, title, description, empty_text)
+    ticks = nice_ticks(max(b.value for b in bars))
     top = ticks[-1] or 1
 
     def y_of(v: float) -> float:
