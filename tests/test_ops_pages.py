@@ -105,6 +105,22 @@ def test_overview_lists_every_workspace_with_its_knobs(
     assert body.index("auto_send_confidence_threshold</code>") > body.index("Recent knob changes")
 
 
+def test_a_change_made_by_a_provisioning_command_shows_as_system(client, tenant, superadmin):
+    workspace_settings_update(
+        workspace=tenant.workspace,
+        actor=None,
+        changes={"auto_send_enabled": True},
+        source="provision",
+        system=True,
+    )
+    client.force_login(superadmin)
+    for url in ("/ops/", f"/ops/workspaces/{tenant.workspace.pk}/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        row = response.content.decode().split("<code>auto_send_enabled</code>")[1]
+        assert row.split("</tr>")[0].count("<td>system</td>") == 1
+
+
 def test_overview_query_count_does_not_grow_with_workspaces(client, tenant, superadmin):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
