@@ -205,7 +205,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".run" / "celerybeat-schedule")
 # The beat schedule: every periodic job, with how often it runs. Tasks are registered by
 # the apps; a name that is not registered yet simply waits for its issue to land.
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "pipeline-purge-old-runs": {"task": "pipeline.purge_old_runs", "schedule": timedelta(hours=1)},
+}
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING: dict[str, Any] = {
@@ -221,6 +223,10 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # The SDK logs request bodies (prompts, so message text) at DEBUG: never let them out.
+        "openai": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "celery": {"level": "INFO"},
     },
 }
