@@ -47,9 +47,7 @@ def test_dev_set_drafts_cite_sources_and_invent_no_numbers(demo, kind):
         assert draft.status == Draft.Status.PENDING
         if row["label"] == "may_autosend":
             assert len(draft.sources) >= 1, row["id"]
-        by_id = {
-            str(doc.pk): doc for doc in demo.workspace.knowledge_documents.all()
-        }
+        by_id = {str(doc.pk): doc for doc in demo.workspace.knowledge_documents.all()}
         cited = [by_id[source["id"]] for source in draft.sources]
         for source in draft.sources:
             assert source == {
@@ -96,7 +94,13 @@ def test_every_stage_writes_one_artifact_and_one_telemetry_row(demo):
     run.refresh_from_db()
     assert run.finished_at is not None
     pack = run.context_pack
-    assert set(pack["sections"]) == {"thread", "lead", "knowledge", "learning_samples", "guidelines"}
+    assert set(pack["sections"]) == {
+        "thread",
+        "lead",
+        "knowledge",
+        "learning_samples",
+        "guidelines",
+    }
     assert pack["sections"]["knowledge"]["items"][0]["title"] == "Service area"
     assert pack["sections"]["knowledge"]["tokens"] > 0
     assert pack["max_chars"] == 320
@@ -107,7 +111,8 @@ def test_the_same_message_twice_is_one_run_with_one_set_of_artifacts(demo):
     message = inbound(channel_of(demo, "email"), "What warranty comes with the panels?")
     first = pipeline_run_for_message(message_id=message.pk)
     second = pipeline_run_for_message(message_id=message.pk)
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert first.pk == second.pk
     assert PipelineRun.objects.count() == 1
     assert PipelineArtifact.objects.filter(run=first).count() == 5
@@ -133,7 +138,8 @@ def test_a_crashed_run_resumes_reusing_what_it_wrote(demo):
 
     resumed = pipeline_run_for_message(message_id=message.pk)
 
-    assert resumed is not None and resumed.pk == run.pk
+    assert resumed is not None
+    assert resumed.pk == run.pk
     resumed.refresh_from_db()
     assert resumed.status == PipelineRun.Status.COMPLETED
     assert resumed.attempts == 2
@@ -244,7 +250,8 @@ def test_no_message_text_reaches_telemetry_or_logs(demo, caplog):
         f"My code word is {secret}. Call me on 702-555-0199, how much is a battery?",
     )
     run = pipeline_run_for_message(message_id=message.pk)
-    assert run is not None and run.status == PipelineRun.Status.COMPLETED
+    assert run is not None
+    assert run.status == PipelineRun.Status.COMPLETED
     for row in AIInteraction.objects.filter(run=run).values():
         for value in row.values():
             assert secret not in str(value)

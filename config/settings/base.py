@@ -223,10 +223,11 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # The SDK logs request bodies (prompts, so message text) at DEBUG: never let them out.
+        # The LLM SDK and its HTTP client log requests at DEBUG/INFO (URLs, and in some
+        # versions bodies, i.e. prompts with message text): keep them out of our logs.
         "openai": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
-        "httpcore": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
         "celery": {"level": "INFO"},
     },
 }
