@@ -94,7 +94,6 @@ def pipeline_run_for_message(*, message_id: Any) -> PipelineRun | None:
 def _run(message: Any) -> PipelineRun | None:
     ws_settings = message.workspace.settings
     done: Done = {}
-    draft: Draft | None = None
     created = False
     run: PipelineRun | None = None
     if message.run_status is None:
@@ -114,15 +113,11 @@ def _run(message: Any) -> PipelineRun | None:
                 "stage", "iteration", "payload"
             )
         }
-        draft = getattr(run, "draft", None)
         pack = run.context_pack or context_pack_build(message=message, ws_settings=ws_settings)[0]
     assert run is not None
     sr = StageRun.for_run(run, ws_settings)
     try:
-        if draft is None:
-            draft = _draft_stages(sr, message=message, run=run, pack=pack, done=done)
-            if draft is None:
-                return run
+        draft = _draft_stages(sr, message=message, run=run, pack=pack, done=done)
     except LLMTransientError:
         sr.write()  # the failed calls' telemetry; the task retries the run later
         raise
@@ -130,19 +125,8 @@ def _run(message: Any) -> PipelineRun | None:
         sr.write()
         run_fail(run=run, message=message, reason=f"llm_{exc.outcome}")
         return run
-
-    draft = auto_send_decide(run=run, draft=draft)
-
-    with transaction.atomic():
-        if draft.status == Draft.Status.PENDING:
-            notification_create(
-                workspace_id=run.workspace_id,
-                kind=Notification.Kind.DRAFT_NEEDS_REVIEW,
-                title="A draft reply needs review",
-                draft_id=draft.pk,
-            )
-        run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.COMPLETED)
-    run.status = RS.COMPLETED
+    if draft is not None:
+        auto_send_decide(run=run, draft=draft)
     return run
 
 
@@ -167,7 +151,7 @@ def _draft_stages(
     verified = _reuse(done, Stage.VERIFIER, VerifierOutput) or stages.draft_verify(
         sr, pack=pack, generation=generation
     )
-    sr.write()
+    sr.write_artifacts()
 
     extract = _reuse(done, Stage.MEETING_EXTRACT, MeetingExtractOutput) or stages.meeting_extract(
         sr, pack=pack
@@ -216,15 +200,23 @@ def _draft_stages(
         proposals = facts_proposals(message=message, lead=message.lead)
         if proposals:
             Proposal.objects.bulk_create(proposals, ignore_conflicts=True)
+        notification_create(
+            workspace_id=run.workspace_id,
+            kind=Notification.Kind.DRAFT_NEEDS_REVIEW,
+            title="A draft reply needs review",
+            draft_id=draft.pk,
+        )
+        run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.COMPLETED)
+    run.status = RS.COMPLETED
     return draft
 
 
-def auto_send_decide(*, run: PipelineRun, draft: Draft) -> Draft:
+def auto_send_decide(*, run: PipelineRun, draft: Draft) -> None:
     """THE PLACE FOR THE AUTO-SEND DECISION (autosend/orchestrator.py): hard-block gate,
-    evaluator, revision loop, send or review. It runs once the draft exists and before the
-    run completes, so a crash in it resumes here. Not wired yet: every draft waits for
-    review."""
-    return draft
+    evaluator, revision loop, send or review. It is called once the draft is saved pending
+    and the run is COMPLETED, in the same task. It fails closed: if it crashes, the draft
+    simply stays pending for review (a redelivered task finds the run completed and does
+    nothing). Not wired yet: every draft waits for review."""
 
 
 def run_abort(*, run: PipelineRun, draft: Draft | None) -> None:

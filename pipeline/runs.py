@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -51,8 +51,11 @@ def run_transition(*, run_id: Any, from_status: str, to_status: str, **fields: A
 def run_start(*, message: Message, context_pack: dict[str, Any]) -> tuple[PipelineRun, bool]:
     """The run for this message and channel: created RUNNING with its context pack, or the
     one that already exists (the unique constraint decides a race)."""
+    # A savepoint only inside a caller's transaction: in autocommit the INSERT is its own
+    # transaction, and a refused one leaves nothing to roll back (two round trips saved).
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             run = PipelineRun.objects.create(
                 workspace_id=message.workspace_id,
                 trigger_message_id=message.pk,
@@ -69,11 +72,9 @@ def run_start(*, message: Message, context_pack: dict[str, Any]) -> tuple[Pipeli
 
 
 def run_for_message(*, message: Message) -> PipelineRun | None:
-    return (
-        PipelineRun.objects.select_related("draft")
-        .filter(trigger_message_id=message.pk, channel_id=message.channel_id)
-        .first()
-    )
+    return PipelineRun.objects.filter(
+        trigger_message_id=message.pk, channel_id=message.channel_id
+    ).first()
 
 
 def run_attempt_count(*, run: PipelineRun) -> None:

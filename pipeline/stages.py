@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pipeline.artifacts import artifact_build, artifacts_write, payload_cap
+from pipeline.artifacts import artifact_build, artifacts_insert, artifacts_write, payload_cap
 from pipeline.grounding import claim_norms, claims_enforce
 from pipeline.llm import CallContext, complete
 from pipeline.models import AIInteraction, PipelineArtifact, PipelineRun, Stage
@@ -67,8 +67,16 @@ class StageRun:
         return artifacts, interactions
 
     def write(self) -> None:
+        """Everything buffered, in one transaction."""
         artifacts, interactions = self.take()
         artifacts_write(artifacts=artifacts, interactions=interactions)
+
+    def write_artifacts(self) -> None:
+        """The buffered artifacts in one INSERT (its own transaction), so a later crash
+        resumes after them. Telemetry rows stay buffered for the next write: a round trip
+        saved per stage group, and a failure still writes them (see the runner)."""
+        artifacts, self.artifacts = self.artifacts, []
+        artifacts_insert(artifacts=artifacts)
 
 
 def _ask[T: BaseModel](

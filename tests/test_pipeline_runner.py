@@ -258,3 +258,16 @@ def test_no_message_text_reaches_telemetry_or_logs(demo, caplog):
             assert "555-0199" not in str(value)
     assert secret not in caplog.text
     assert "555-0199" not in caplog.text
+
+
+def test_a_message_costs_a_fixed_small_number_of_statements(demo, django_assert_num_queries):
+    channel = channel_of(demo, "email")
+    pipeline_run_for_message(message_id=inbound(channel, "Is there a lease option?").pk)
+    message = inbound(channel, "Hi, my new email is sam@rivera.example. Any battery prices?")
+    # 16 statements: lock, message, thread, knowledge, samples, run, first stage group's
+    # artifacts; then in one transaction artifacts, telemetry, newer-message check,
+    # supersede, draft, proposals, notification, run completed; unlock. Inside the test's
+    # transaction the two atomic blocks add a SAVEPOINT and a RELEASE each (in production
+    # the run INSERT has none and the other is BEGIN/COMMIT).
+    with django_assert_num_queries(16 + 4):
+        pipeline_run_for_message(message_id=message.pk)
