@@ -1,15 +1,19 @@
 """Running the draft pipeline for one inbound message, idempotently.
 
     lock the message → load it (with its run's status) → get-or-create the run with its
-    context pack → [strategy → generation → verifier]  (one transaction)
-    → [meeting extract → meeting gate → Draft + Proposals]  (one transaction)
-    → the auto-send decision (wired by autosend) → review notification + COMPLETED
+    context pack → strategy → generation → verifier (their artifacts: one INSERT)
+    → meeting extract → meeting gate → one transaction: artifacts, telemetry, newer-message
+    check, Draft (pending), Proposals, review notification, run COMPLETED
+    → the auto-send decision (wired by autosend; fails closed) → unlock
 
 A completed (or failed, or aborted) run makes a second call a no-op. A run left RUNNING by
 a crash resumes: artifacts already written are reused rather than recomputed, and writes
 are ON CONFLICT DO NOTHING, so nothing is duplicated. A newer inbound message in the
 conversation aborts the run. Transient LLM errors propagate for the task to retry; a
 permanent one fails the run and leaves the message to a person.
+
+The message's statements are few on purpose (16 at most, three commits that write): the
+run holds what it read, and each stage group is written in one go.
 """
 
 from __future__ import annotations
