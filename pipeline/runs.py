@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -75,6 +76,22 @@ def run_for_message(*, message: Message) -> PipelineRun | None:
     return PipelineRun.objects.filter(
         trigger_message_id=message.pk, channel_id=message.channel_id
     ).first()
+
+
+# Longer than any live run can take (four attempts at the 300 s hard time limit plus
+# backoff), so a RUNNING run older than this has lost its task.
+STALE_AFTER = timedelta(minutes=30)
+STALE_MAX_ATTEMPTS = 10
+
+
+def runs_stale(*, limit: int) -> list[tuple[Any, Any, int]]:
+    """(run id, trigger message id, attempts) of RUNNING runs whose task was lost (a retry
+    dropped by the broker, a worker gone before redelivery), oldest first."""
+    return list(
+        PipelineRun.objects.filter(status=S.RUNNING, started_at__lt=timezone.now() - STALE_AFTER)
+        .order_by("started_at")
+        .values_list("pk", "trigger_message_id", "attempts")[:limit]
+    )
 
 
 def run_attempt_count(*, run: PipelineRun) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
@@ -17,6 +18,7 @@ logger = logging.getLogger("pipeline.tasks")
 RUN_MAX_RETRIES = 3
 RUN_RETRY_BACKOFF_SECONDS = 5
 PURGE_BATCH_SIZE = 500
+STALE_BATCH_SIZE = 200
 
 
 class PipelineTask(Task):
@@ -60,3 +62,18 @@ def purge_old_runs() -> None:
     deleted = pipeline_runs_purge(batch_size=PURGE_BATCH_SIZE)
     if deleted >= PURGE_BATCH_SIZE:
         transaction.on_commit(purge_old_runs.delay)
+
+
+@shared_task(name="pipeline.resume_stale_runs", ignore_result=True)
+def resume_stale_runs() -> None:
+    """Deliver again the message of each run stuck RUNNING (its task was lost): the run
+    resumes where it stopped. A run that keeps getting stuck is failed for a person."""
+    from pipeline.runner import pipeline_run_fail_for_message
+    from pipeline.runs import STALE_MAX_ATTEMPTS, runs_stale
+
+    for run_id, message_id, attempts in runs_stale(limit=STALE_BATCH_SIZE):
+        if attempts >= STALE_MAX_ATTEMPTS:
+            pipeline_run_fail_for_message(message_id=message_id, reason="stuck: too many attempts")
+            continue
+        logger.info("resuming a stale run", extra={"run_id": str(run_id)})
+        transaction.on_commit(partial(run_for_message.delay, str(message_id)))

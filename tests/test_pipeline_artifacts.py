@@ -126,3 +126,43 @@ def test_the_purge_task_queues_itself_again_while_batches_are_full(
         tasks.purge_old_runs()
     assert callbacks == []
     assert PipelineRun.objects.count() == 0
+
+
+def test_a_run_stuck_running_is_delivered_again_and_resumes(django_capture_on_commit_callbacks):
+    demo = demo_workspace()
+    message = inbound(channel_of(demo, "email"), "Is there a lease option?")
+    run = pipeline_run_for_message(message_id=message.pk)
+    Draft.objects.all().delete()
+    PipelineArtifact.objects.filter(run=run, stage=Stage.MEETING_GATE).delete()
+    PipelineRun.objects.filter(pk=run.pk).update(
+        status="running", finished_at=None, started_at=timezone.now() - timedelta(hours=1)
+    )
+    fresh = pipeline_run_for_message(message_id=inbound(channel_of(demo, "sms"), "Hi?").pk)
+    PipelineRun.objects.filter(pk=fresh.pk).update(status="running", finished_at=None)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        tasks.resume_stale_runs()
+    assert len(callbacks) == 1  # the fresh one is not stale
+
+    # What the redelivered task does:
+    pipeline_run_for_message(message_id=message.pk)
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.COMPLETED
+    assert PipelineArtifact.objects.filter(run=run).count() == 5
+    assert Draft.objects.filter(trigger_message=message).count() == 1
+
+
+def test_a_run_stuck_too_often_is_failed_for_a_person():
+    demo = demo_workspace()
+    message = inbound(channel_of(demo, "email"), "Is there a lease option?")
+    run = pipeline_run_for_message(message_id=message.pk)
+    Draft.objects.all().delete()
+    PipelineRun.objects.filter(pk=run.pk).update(
+        status="running",
+        finished_at=None,
+        attempts=10,
+        started_at=timezone.now() - timedelta(hours=2),
+    )
+    tasks.resume_stale_runs()
+    run.refresh_from_db()
+    assert (run.status, run.error) == ("failed", "stuck: too many attempts")

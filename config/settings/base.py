@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".run" / "celerybeat-schedule")
 # the apps; a name that is not registered yet simply waits for its issue to land.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "pipeline-purge-old-runs": {"task": "pipeline.purge_old_runs", "schedule": timedelta(hours=1)},
+    "pipeline-resume-stale-runs": {
+        "task": "pipeline.resume_stale_runs",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
