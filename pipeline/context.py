@@ -70,6 +70,14 @@ def context_pack_build(
         and row["id"] != message.pk
         for row in recent
     )
+    # Whether an earlier inbound message (which may have an open draft) exists; a full page
+    # of rows may hide one.
+    earlier_inbound = len(recent) == THREAD_LIMIT * 2 or any(
+        row["direction"] == Message.Direction.INBOUND
+        and row["sent_at"] <= message.sent_at
+        and row["id"] != message.pk
+        for row in recent
+    )
     earlier = [
         {
             "direction": row["direction"],
@@ -158,6 +166,7 @@ def context_pack_build(
         "workspace": message.workspace.name,
         "channel": message.channel.kind,
         "max_chars": max_chars_for(message.channel.kind),
+        "earlier_inbound": earlier_inbound,
         "message": {
             "id": str(message.pk),
             "subject": message.subject,

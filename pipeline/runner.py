@@ -12,7 +12,7 @@ are ON CONFLICT DO NOTHING, so nothing is duplicated. A newer inbound message in
 conversation aborts the run. Transient LLM errors propagate for the task to retry; a
 permanent one fails the run and leaves the message to a person.
 
-The message's statements are few on purpose (16 at most, three commits that write): the
+The message's statements are few on purpose (at most 16, three commits that write): the
 run holds what it read, and each stage group is written in one go.
 """
 
@@ -179,7 +179,9 @@ def _draft_stages(
         if newer:
             run_abort(run=run, draft=None)
             return None
-        if drafts_supersede_in_conversation(
+        # Older open drafts in the conversation are stale now. Only an earlier inbound
+        # message can have one: the first message of a conversation skips the UPDATE.
+        if pack.get("earlier_inbound", True) and drafts_supersede_in_conversation(
             conversation_id=message.conversation_id, before=message.sent_at
         ):
             scheduled_sends_cancel_for_conversation(

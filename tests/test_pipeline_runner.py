@@ -263,11 +263,22 @@ def test_no_message_text_reaches_telemetry_or_logs(demo, caplog):
 def test_a_message_costs_a_fixed_small_number_of_statements(demo, django_assert_num_queries):
     channel = channel_of(demo, "email")
     pipeline_run_for_message(message_id=inbound(channel, "Is there a lease option?").pk)
-    message = inbound(channel, "Hi, my new email is sam@rivera.example. Any battery prices?")
-    # 16 statements: lock, message, thread, knowledge, samples, run, first stage group's
-    # artifacts; then in one transaction artifacts, telemetry, newer-message check,
-    # supersede, draft, proposals, notification, run completed; unlock. Inside the test's
-    # transaction the two atomic blocks add a SAVEPOINT and a RELEASE each (in production
-    # the run INSERT has none and the other is BEGIN/COMMIT).
+    first = inbound(channel, "Hi, my new email is sam@rivera.example. Any battery prices?")
+    # lock, message, thread, knowledge, samples, run, first stage group's artifacts; then
+    # in one transaction artifacts, telemetry, newer-message check, draft, proposals,
+    # notification, run completed; unlock: 15. Inside the test's transaction the two
+    # atomic blocks add a SAVEPOINT and a RELEASE each (in production the run INSERT has
+    # none and the other is BEGIN/COMMIT, which Django does not count).
+    with django_assert_num_queries(15 + 4):
+        pipeline_run_for_message(message_id=first.pk)
+    # A follow-up in the same conversation states no facts, but supersedes the open draft
+    # and calls off its scheduled sends: two UPDATEs.
+    follow_up = inbound(
+        channel,
+        "And what warranty do you give?",
+        conversation=first.conversation,
+        sent_at=first.sent_at + timedelta(minutes=1),
+    )
     with django_assert_num_queries(16 + 4):
-        pipeline_run_for_message(message_id=message.pk)
+        pipeline_run_for_message(message_id=follow_up.pk)
+    assert Draft.objects.get(trigger_message=first).status == Draft.Status.SUPERSEDED
