@@ -268,7 +268,7 @@ def main() -> int:
                 run_for_message.apply_async(args=[message_id], queue=queue, producer=producer)
         finished = PipelineRun.objects.exclude(status=PipelineRun.Status.RUNNING)
         while finished.count() < len(ids):
-            time.sleep(0.02)
+            time.sleep(0.05)
         elapsed = time.perf_counter() - started
 
         for worker in workers:
@@ -282,6 +282,7 @@ def main() -> int:
         provider = sum(s["provider_s"] for s in stats)
         completed = PipelineRun.objects.filter(status=PipelineRun.Status.COMPLETED).count()
 
+        print(f"pipeline.machine_load_1m {os.getloadavg()[0]:.2f} load")
         print(f"pipeline.messages {len(ids)} messages")
         print(f"pipeline.completed_runs {completed} runs")
         print(f"pipeline.worker_processes {args.workers} processes")

@@ -33,6 +33,12 @@ def test_list_pages(api, tenant):
     assert [item["title"] for item in body["items"]] == ["Contact", "Financing"]
 
 
+def test_bad_paging_is_a_400(api, tenant):
+    response = api.get("/api/v1/knowledge", {"limit": 0})
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "limit"
+
+
 def test_search_puts_the_best_match_first(api, tenant):
     _load_demo(tenant.workspace)
     body = api.get("/api/v1/knowledge", {"q": "is there a lease option"}).json()

@@ -344,10 +344,13 @@ def test_a_run_through_openai_drops_the_invented_discount(fake_openai, demo, cap
     assert "zebrawalrus" not in caplog.text
 
 
-def test_rate_limits_that_never_end_fail_the_run_after_bounded_retries(fake_openai, demo):
+def test_rate_limits_that_never_end_fail_the_run_after_bounded_retries(fake_openai, demo, caplog):
+    caplog.set_level(logging.DEBUG)
     fake_openai.responder = lambda request: Reply(status=429, headers={"retry-after-ms": "1"})
-    message = inbound(channel_of(demo, "email"), "How much extra is a battery?")
+    message = inbound(channel_of(demo, "email"), "How much extra is a battery? zebrawalrus")
     run_for_message.apply(args=[str(message.pk)])
+    assert "llm call failed" in caplog.text  # the failures are logged, by ids and numbers
+    assert "zebrawalrus" not in caplog.text
     gateway_attempts = 2  # LLM_MAX_RETRIES = 1
     assert len(fake_openai.requests) == gateway_attempts * (1 + RUN_MAX_RETRIES)
     run = PipelineRun.objects.get()
