@@ -74,7 +74,8 @@ INTENT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|\bopt(ed)?[- ]?out\b|\bremove me\b|\btake me off\b|\bplease stop\b"
             r"|\b(lose|delete|erase|forget) my (number|email|info|details|data|contact)\b"
             r"|\bdo ?n[o']?t (ever )?(contact|text|call|email|e-mail|message|bother) me\b"
-            r"|\bstop (texting|calling|emailing|messaging|contacting|sending|bothering)\b"
+            r"|\b(stop|quit|cease) (texting|calling|emailing|messaging|contacting|sending|"
+            r"bothering|spamming)\b"
             r"|\bno more (texts|emails|messages|calls)\b|\bleave me alone\b"
             r"|\bnot interested\b",
             _I,
@@ -155,8 +156,11 @@ _QUESTION_START = re.compile(
     r"|i want to (know|book|schedule)|wondering|please (send|share|tell))\b",
     _I,
 )
+# "call" alone is also how a lead asks for the phone number ("what number can I call?"):
+# only a call proposed counts.
 _MEETING = re.compile(
-    r"\b(call|calls|phone call|meet|meeting|appointment|consult\w*|visit|book\w*|schedul\w*"
+    r"\b((a|the) (quick |short |phone |video )?call|call me|calls? (on|at|this|next)"
+    r"|meet|meeting|appointment|consult\w*|visit|book\w*|schedul\w*"
     r"|availab\w*|demo|zoom|video|come (out|by|over)|stop by|what times|time slot|slots?"
     r"|works for me|site survey|in person)\b",
     _I,
@@ -171,6 +175,7 @@ _OFFER = re.compile(
     r"|suits? me|ok(ay)? for me|i can do)\b",
     _I,
 )
+_VAGUE_DAYS = frozenset({"next week", "this week", "weekend"})
 _PART_OF_DAY = re.compile(r"\b(morning|afternoon|evening|noon|lunch ?time|midday|night)\b", _I)
 _CLOCK = re.compile(
     r"\b\d{1,2}(:\d{2})?\s*(am|pm|a\.m\.|p\.m\.)|\b\d{1,2}:\d{2}\b|\b(at|around) \d{1,2}\b", _I
@@ -245,7 +250,13 @@ class TimeMention:
 
     @property
     def specific(self) -> bool:
-        return bool(self.day or self.clock_time)
+        return time_is_specific(day=self.day, clock_time=self.clock_time)
+
+
+def time_is_specific(*, day: str | None, clock_time: str | None) -> bool:
+    """A time someone would have to confirm: a clock time, or a particular day (not "next
+    week" or "the weekend")."""
+    return bool(clock_time) or (day is not None and day not in _VAGUE_DAYS)
 
 
 @dataclass(frozen=True)
@@ -301,7 +312,7 @@ _EXPANSIONS_WORDS: dict[str, tuple[str, ...]] = {
     "finance": ("financing", "loan", "lease"),
     "loan": ("financing",),
     "lease": ("financing",),
-    "call": ("consultation", "book", "appointment"),
+    "call": ("phone", "contact"),
     "meet": ("consultation", "book", "appointment"),
     "meeting": ("consultation", "book", "appointment"),
     "appointment": ("consultation", "book"),
@@ -317,6 +328,9 @@ _EXPANSIONS_WORDS: dict[str, tuple[str, ...]] = {
     "open": ("hours",),
     "reach": ("contact", "phone", "email"),
     "contact": ("phone", "email"),
+    "number": ("phone", "contact"),
+    "house": ("home",),
+    "come": ("visit", "home"),
     "long": ("weeks", "days", "timeline"),
     "start": ("timeline", "weeks"),
     "guarantee": ("warranty",),
@@ -333,6 +347,7 @@ EXPANSIONS: dict[str, frozenset[str]] = {
     key: frozenset(stem(w) for w in related) for key, related in _EXPANSIONS_BY_STEM.items()
 }
 _WORD = re.compile(r"[a-z0-9]+")
+_BOOKING_WORDS = ("consultation", "book", "appointment", "meeting")
 
 
 @lru_cache(maxsize=4096)
@@ -347,7 +362,10 @@ def expanded_keywords(text: str) -> frozenset[str]:
 
 def search_terms(text: str, *, limit: int = 24) -> list[str]:
     """Words to search the knowledge for: the message's content words as written (the
-    database applies its own stemming) plus their expansions."""
+    database applies its own stemming), their expansions, and booking words when the
+    message asks for a meeting."""
     words = [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
     extra = [related for word in words for related in _EXPANSIONS_BY_STEM.get(stem(word), ())]
+    if meeting_read(text).wants_meeting:
+        extra += list(_BOOKING_WORDS)  # a meeting request looks for how to book one
     return list(dict.fromkeys(words + extra))[:limit]

@@ -140,3 +140,17 @@ def test_evaluating_the_same_iteration_again_keeps_one_artifact(demo):
     evaluate_draft(run=run, draft_text=draft.text, context_pack=run.context_pack)
     evaluate_draft(run=run, draft_text=draft.text, context_pack=run.context_pack)
     assert PipelineArtifact.objects.filter(run=run, stage=Stage.EVALUATION).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "high"),
+    [
+        ("Do you install in Reno Nevada?", True),
+        ("Do you serve Albuquerque?", False),
+        ("I live in Los Angeles, can you install there?", False),
+    ],
+)
+def test_a_place_the_answer_never_names_keeps_confidence_down(demo, text, high):
+    run, draft = _drafted(demo, "email", text)
+    result = evaluate_draft(run=run, draft_text=draft.text, context_pack=run.context_pack)
+    assert (result.confidence >= 0.85) is high, (result.confidence, draft.text)

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline.grounding import claim_norms, claims_enforce
-from pipeline.language import intents_detect, meeting_read, questions_in, shows_interest
+from pipeline.language import (
+    intents_detect,
+    meeting_read,
+    questions_in,
+    shows_interest,
+    time_is_specific,
+)
 from pipeline.llm.offline.sources import (
     Doc,
     answer_sentences,
@@ -161,6 +167,8 @@ def generation(inputs: Mapping[str, Any]) -> dict[str, Any]:
         if proposed:
             add(f"Thanks! Let me check {proposed[0].text} with the team and confirm.")
         for question in plan.get("questions") or ([] if intent != "question" else [message]):
+            if intent == "meeting_request" and meeting_read(question).wants_meeting:
+                continue  # the booking sentences below answer it
             answers = answer_sentences(question, chosen, limit=per_question)
             if not answers and intent == "question":
                 add(NO_ANSWER)
@@ -243,7 +251,11 @@ def meeting_gate(inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {"decision": "allow", "reason": "The meeting gate is off for this workspace."}
     if not extract.get("wants_meeting"):
         return {"decision": "allow", "reason": "No meeting requested."}
-    specific = [t for t in extract.get("proposed_times", []) if t.get("day") or t.get("clock_time")]
+    specific = [
+        t
+        for t in extract.get("proposed_times", [])
+        if time_is_specific(day=t.get("day"), clock_time=t.get("clock_time"))
+    ]
     if specific:
         return {
             "decision": "review",

@@ -30,6 +30,18 @@ _COMMITMENT = re.compile(
 )
 
 
+_NAME = re.compile(r"\b[A-Z][a-zA-Z]+\b")
+_NOT_NAMES = frozenset({"I", "I'm", "I'd", "I'll", "Hi", "Hello", "Thanks", "OK", "Ok"})
+
+
+def _names(sentence: str) -> list[str]:
+    """Capitalised words past a sentence's first word: places, products, companies."""
+    words = _NAME.findall(sentence)
+    if words and sentence.lstrip().startswith(words[0]):
+        words = words[1:]
+    return [word for word in words if word not in _NOT_NAMES]
+
+
 def _docs(inputs: Mapping[str, Any]) -> list[Doc]:
     return list(inputs.get("sources") or [])
 
@@ -83,6 +95,18 @@ def evaluation(inputs: Mapping[str, Any]) -> dict[str, Any]:
         caps.append(0.35)
     elif unanswered:
         caps.append(0.6)
+    answer_text = " ".join(grounded).lower()
+    for question in questions:
+        names = _names(question)
+        if names and not any(name.lower() in answer_text for name in names):
+            # "Do you serve Albuquerque?" answered with the service-area sentence: whether
+            # that covers Albuquerque takes knowledge the sources do not state.
+            weak(
+                "unanswered_question",
+                question,
+                0.6,
+                f"The question names {names[0]}, which the answer does not mention.",
+            )
     if any(t.specific for t in meeting.times):
         caps.append(0.6)
         reasons.append("The lead proposed a specific time a person has to confirm.")

@@ -35,18 +35,31 @@ def _weights(docs: Sequence[Doc]) -> dict[str, float]:
     return {word: 1.0 / count for word, count in counts.items()}
 
 
-def _score(wanted: frozenset[str], words: frozenset[str], weights: dict[str, float]) -> float:
-    return sum(weights.get(word, 1.0) for word in wanted & words)
+def _score(
+    wanted: frozenset[str],
+    words: frozenset[str],
+    weights: dict[str, float],
+    literal: frozenset[str] = frozenset(),
+) -> float:
+    """Shared words, each weighted by rarity; a word the lead did not write but that only
+    came in as an expansion ("price" for "cost") counts half."""
+    return sum(
+        weights.get(word, 1.0) * (1.0 if not literal or word in literal else 0.5)
+        for word in wanted & words
+    )
 
 
 def doc_rank(question: str, docs: Sequence[Doc]) -> list[tuple[float, Doc]]:
-    """Documents sharing words with the question, best first (title words count double)."""
-    wanted = expanded_keywords(question)
+    """Documents sharing words with the question, best first."""
+    wanted, literal = expanded_keywords(question), keywords(question)
     weights = _weights(docs)
     ranked = []
     for doc in docs:
-        score = _score(wanted, keywords(doc.get("body", "")), weights) + 2 * _score(
-            wanted, keywords(doc.get("title", "")), weights
+        # A distinctive title word the lead wrote counts double ("warranty" in "Warranty");
+        # a word most documents share ("install" at an installer) or an expansion does not.
+        distinctive = frozenset(w for w in literal if weights.get(w, 1.0) >= 1.0)
+        score = _score(wanted, keywords(doc.get("body", "")), weights, literal) + 2 * _score(
+            distinctive, keywords(doc.get("title", "")), weights
         )
         if score:
             ranked.append((score, doc))
@@ -67,20 +80,26 @@ def booking_doc(docs: Iterable[Doc]) -> Doc | None:
 def answer_sentences(question: str, docs: Sequence[Doc], *, limit: int) -> list[tuple[str, str]]:
     """Up to `limit` (sentence, doc id) pairs from `docs` that answer `question`, in the
     order they stand in their documents: the best sentence and any close to it (two thirds
-    of its score). Rare words weigh more; numbers the lead mentioned weigh extra."""
-    wanted = expanded_keywords(question)
+    of its score). Rare words weigh more, numbers the lead mentioned weigh extra, and a
+    sentence gains up to half a point from how well its whole document matches (so "what
+    does a Powerwall cost" reads the battery document, not the general price list)."""
+    wanted, literal = expanded_keywords(question), keywords(question)
     weights = _weights(docs)
     numbers = {claim.norm for claim in claims(question) if claim.kind == "number"}
+    doc_scores = {str(doc["id"]): score for score, doc in doc_rank(question, docs)}
+    best_doc = max(doc_scores.values(), default=0.0) or 1.0
     scored: list[tuple[float, int, str, str]] = []
     position = 0
     for doc in docs:
+        doc_id = str(doc["id"])
         for sentence in sentences(doc.get("body", "")):
             position += 1
-            score = _score(wanted, keywords(sentence), weights)
+            score = _score(wanted, keywords(sentence), weights, literal)
             if numbers:
                 score += 2 * len(numbers & {c.norm for c in claims(sentence)})
             if score:
-                scored.append((score, position, sentence, str(doc["id"])))
+                score += 0.5 * doc_scores.get(doc_id, 0.0) / best_doc
+                scored.append((score, position, sentence, doc_id))
     best = sorted(scored, key=lambda item: (-item[0], item[1]))[:limit]
     top = best[0][0] if best else 0.0
     chosen = [item for item in best if item[0] * 3 >= top * 2]
