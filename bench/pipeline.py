@@ -307,7 +307,9 @@ def main() -> int:
         try:
             import redis
 
-            redis.Redis.from_url(redis_url).delete(queue)
+            client = redis.Redis.from_url(redis_url)
+            for key in [queue, *client.scan_iter(match=f"*{queue}*")]:
+                client.delete(key)  # the queue and kombu's bindings for it
         except Exception:  # best effort
             pass
         for path in stats_dir.glob("*.json"):
