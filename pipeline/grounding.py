@@ -186,8 +186,9 @@ def claims_enforce(text: str, *, allowed: frozenset[str], max_chars: int | None)
 
 
 def fit_length(text: str, max_chars: int) -> str:
-    """One paragraph of at most `max_chars`: whole sentences from the start while they fit
-    (always at least the first two, greeting and answer, when they fit together)."""
+    """One paragraph of at most `max_chars`: whole sentences from the start while they fit;
+    when not even the first two (greeting and answer) fit, the text cut at a word with an
+    ellipsis."""
     parts = list(sentences(text))
     flat = " ".join(parts)
     if len(flat) <= max_chars:
