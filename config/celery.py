@@ -14,6 +14,8 @@ Reliability settings (values in `config/settings/base.py`, CELERY_ namespace), e
   and loses them on restart. Delayed sends are rows in `autosend.ScheduledSend` that a beat
   task claims when due; the broker only carries "do this now" messages.
 - ignore_result: nothing reads task results, so no result backend is needed.
+- database connections are reused across tasks (CELERY_DB_REUSE_MAX) and checked before
+  each one like Django checks them per request; a failed task's connections are closed.
 - broker connection timeout 2 s and a publish retry of one: a webhook must answer 202 even
   when Redis is down; the sweeper re-enqueues what could not be published.
 """
@@ -21,11 +23,35 @@ Reliability settings (values in `config/settings/base.py`, CELERY_ namespace), e
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _db_connections_checked(task: Any = None, **kwargs: Any) -> None:
+    """Database connections are reused across tasks (CELERY_DB_REUSE_MAX): before each task,
+    as Django does before each request, drop those past CONN_MAX_AGE or broken, and have the
+    next use health-check the rest."""
+    if not getattr(getattr(task, "request", None), "is_eager", False):
+        from django.db import close_old_connections
+
+        close_old_connections()
+
+
+@task_postrun.connect
+def _db_connections_after(task: Any = None, state: str | None = None, **kwargs: Any) -> None:
+    """A task that failed or was interrupted (a time limit mid-query) may leave a connection
+    Django still thinks usable: close it rather than hand it to the next task."""
+    if getattr(getattr(task, "request", None), "is_eager", False) or state == "SUCCESS":
+        return
+    from django.db import connections
+
+    connections.close_all()

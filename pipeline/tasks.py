@@ -2,12 +2,78 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from functools import partial
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import transaction
+
+from pipeline.llm import LLMTransientError
+
+logger = logging.getLogger("pipeline.tasks")
+
+# Transient LLM trouble (timeouts, 429, 5xx) is retried with exponential backoff and jitter
+# (about 5, 10, 20 s), then the run fails and the message is left for a person.
+RUN_MAX_RETRIES = 3
+RUN_RETRY_BACKOFF_SECONDS = 5
+PURGE_BATCH_SIZE = 500
+STALE_BATCH_SIZE = 200
 
 
-@shared_task(name="pipeline.run_for_message", ignore_result=True)
-def run_for_message(message_id: str) -> None:
+class PipelineTask(Task):
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        """The task gave up for good: mark the run FAILED and tell the operators."""
+        from pipeline.runner import pipeline_run_fail_for_message
+
+        message_id = kwargs.get("message_id") if kwargs else None
+        if message_id is None and args:
+            message_id = args[0]
+        reason = exc.outcome if isinstance(exc, LLMTransientError) else type(exc).__name__
+        pipeline_run_fail_for_message(message_id=message_id, reason=f"task_gave_up: {reason}")
+
+
+@shared_task(
+    bind=True,
+    base=PipelineTask,
+    name="pipeline.run_for_message",
+    ignore_result=True,
+    autoretry_for=(LLMTransientError,),
+    retry_backoff=RUN_RETRY_BACKOFF_SECONDS,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=RUN_MAX_RETRIES,
+)
+def run_for_message(self: Task, message_id: str) -> None:
     """Run the draft pipeline for one inbound message (idempotent: see pipeline.runner)."""
     from pipeline.runner import pipeline_run_for_message
 
     pipeline_run_for_message(message_id=message_id)
+
+
+@shared_task(name="pipeline.purge_old_runs", ignore_result=True)
+def purge_old_runs() -> None:
+    """Delete runs older than DRAFT_PIPELINE_RUN_RETENTION_DAYS, one batch per task; a full
+    batch means there may be more, so the task queues itself again."""
+    from pipeline.retention import pipeline_runs_purge
+
+    deleted = pipeline_runs_purge(batch_size=PURGE_BATCH_SIZE)
+    if deleted >= PURGE_BATCH_SIZE:
+        transaction.on_commit(purge_old_runs.delay)
+
+
+@shared_task(name="pipeline.resume_stale_runs", ignore_result=True)
+def resume_stale_runs() -> None:
+    """Deliver again the message of each run stuck RUNNING (its task was lost): the run
+    resumes where it stopped. A run that keeps getting stuck is failed for a person."""
+    from pipeline.runner import pipeline_run_fail_for_message
+    from pipeline.runs import STALE_MAX_ATTEMPTS, runs_stale
+
+    for run_id, message_id, attempts in runs_stale(limit=STALE_BATCH_SIZE):
+        if attempts >= STALE_MAX_ATTEMPTS:
+            pipeline_run_fail_for_message(message_id=message_id, reason="stuck: too many attempts")
+            continue
+        logger.info("resuming a stale run", extra={"run_id": str(run_id)})
+        transaction.on_commit(partial(run_for_message.delay, str(message_id)))

@@ -1,0 +1,38 @@
+"""What a provider gives back from one successful attempt, and the interface it offers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from pipeline.prompts import RenderedPrompt
+
+
+@dataclass(frozen=True)
+class ProviderReply:
+    parsed: BaseModel
+    model: str
+    latency_ms: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    request_id: str = ""
+
+
+class Provider(Protocol):
+    name: str
+
+    def call(
+        self,
+        *,
+        stage: str,
+        prompt: RenderedPrompt,
+        schema: type[BaseModel],
+        model: str,
+        reasoning_effort: str | None,
+    ) -> ProviderReply:
+        """One attempt. Raises an `LLMError` subclass, carrying whatever usage is known."""
+        ...

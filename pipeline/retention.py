@@ -1,0 +1,28 @@
+"""Retention: pipeline runs (with their artifacts) are kept for
+DRAFT_PIPELINE_RUN_RETENTION_DAYS. Drafts outlive their runs (`Draft.run` is set to null);
+AIInteraction rows hold only numbers and stay for the statistics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pipeline.models import PipelineRun
+
+
+def pipeline_runs_purge(*, batch_size: int) -> int:
+    """Delete up to `batch_size` of the oldest expired runs; returns how many went."""
+    cutoff = timezone.now() - timedelta(days=settings.DRAFT_PIPELINE_RUN_RETENTION_DAYS)
+    with transaction.atomic():
+        ids = list(
+            PipelineRun.objects.filter(started_at__lt=cutoff)
+            .order_by("started_at")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return 0
+        PipelineRun.objects.filter(pk__in=ids).delete()
+    return len(ids)

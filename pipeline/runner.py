@@ -1,0 +1,269 @@
+"""Running the draft pipeline for one inbound message, idempotently.
+
+    lock the message → load it (with its run's status) → get-or-create the run with its
+    context pack → strategy → generation → verifier (their artifacts: one INSERT)
+    → meeting extract → meeting gate → one transaction: artifacts, telemetry, newer-message
+    check, Draft (pending), Proposals, review notification, run COMPLETED
+    → the auto-send decision (wired by autosend; fails closed) → unlock
+
+A completed (or failed, or aborted) run makes a second call a no-op. A run left RUNNING by
+a crash resumes: artifacts already written are reused rather than recomputed, and writes
+are ON CONFLICT DO NOTHING, so nothing is duplicated. A newer inbound message in the
+conversation aborts the run. Transient LLM errors propagate for the task to retry; a
+permanent one fails the run and leaves the message to a person.
+
+The message's statements are few on purpose (at most 16, three commits that write): the
+run holds what it read, and each stage group is written in one go.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from autosend.delivery import scheduled_sends_cancel_for_conversation
+from drafts.draft_states import draft_transition, drafts_supersede_in_conversation
+from drafts.models import Draft, Message, Notification, Proposal
+from drafts.notifications import notification_create
+from pipeline import stages
+from pipeline.artifacts import artifacts_insert
+from pipeline.context import context_pack_build
+from pipeline.facts import facts_proposals
+from pipeline.llm import LLMPermanentError, LLMTransientError
+from pipeline.models import PipelineRun, Stage
+from pipeline.prompts import CURRENT
+from pipeline.runs import run_attempt_count, run_for_message, run_lock, run_start, run_transition
+from pipeline.schemas import (
+    GenerationOutput,
+    MeetingExtractOutput,
+    MeetingGateOutput,
+    StrategyOutput,
+    VerifierOutput,
+)
+from pipeline.stages import StageRun
+
+logger = logging.getLogger("pipeline.runner")
+
+RS = PipelineRun.Status
+M = TypeVar("M", bound=BaseModel)
+Done = dict[tuple[str, int], Any]
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _message_load(message_id: uuid.UUID) -> Any:
+    """The inbound message with everything the run reads, and its run's status, in one query."""
+    run_status = PipelineRun.objects.filter(
+        trigger_message_id=OuterRef("pk"), channel_id=OuterRef("channel_id")
+    ).values("status")[:1]
+    try:
+        return (
+            Message.objects.select_related("lead", "channel", "workspace__settings")
+            .annotate(run_status=Subquery(run_status))
+            .filter(pk=message_id, direction=Message.Direction.INBOUND)
+            .first()
+        )
+    except ValidationError:
+        return None
+
+
+def pipeline_run_for_message(*, message_id: Any) -> PipelineRun | None:
+    """Draft a reply to one inbound message (see the module docstring). Returns the run, or
+    None when there is nothing to do (no such inbound message, or another worker has it)."""
+    key = _as_uuid(message_id)
+    if key is None:
+        return None
+    with run_lock(key) as acquired:
+        if not acquired:
+            logger.info("pipeline run busy elsewhere", extra={"message_id": str(key)})
+            return None
+        message = _message_load(key)
+        if message is None:
+            return None
+        return _run(message)
+
+
+def _run(message: Any) -> PipelineRun | None:
+    ws_settings = message.workspace.settings
+    done: Done = {}
+    created = False
+    run: PipelineRun | None = None
+    if message.run_status is None:
+        pack, newer = context_pack_build(message=message, ws_settings=ws_settings)
+        run, created = run_start(message=message, context_pack=pack)
+        if created and newer:
+            run_abort(run=run, draft=None)
+            return run
+    if not created:
+        run = run if run is not None else run_for_message(message=message)
+        if run is None or run.status != RS.RUNNING:
+            return run
+        run_attempt_count(run=run)
+        done = {
+            (stage, iteration): payload
+            for stage, iteration, payload in run.artifacts.values_list(
+                "stage", "iteration", "payload"
+            )
+        }
+        pack = run.context_pack or context_pack_build(message=message, ws_settings=ws_settings)[0]
+    assert run is not None
+    sr = StageRun.for_run(run, ws_settings)
+    try:
+        draft = _draft_stages(sr, message=message, run=run, pack=pack, done=done)
+    except LLMTransientError:
+        sr.write()  # the failed calls' telemetry; the task retries the run later
+        raise
+    except LLMPermanentError as exc:
+        sr.write()
+        run_fail(run=run, message=message, reason=f"llm_{exc.outcome}")
+        return run
+    if draft is not None:
+        auto_send_decide(run=run, draft=draft)
+    return run
+
+
+def _reuse[M: BaseModel](done: Done, stage: str, schema: type[M], iteration: int = 0) -> M | None:
+    """A stage's output from an artifact an earlier attempt wrote, if it is complete."""
+    payload = done.get((stage, iteration))
+    if not isinstance(payload, dict):
+        return None
+    try:
+        return schema.model_validate({k: payload[k] for k in schema.model_fields if k in payload})
+    except PydanticValidationError:
+        return None
+
+
+def _draft_stages(
+    sr: StageRun, *, message: Any, run: PipelineRun, pack: dict[str, Any], done: Done
+) -> Draft | None:
+    plan = _reuse(done, Stage.STRATEGY, StrategyOutput) or stages.strategy_plan(sr, pack=pack)
+    generation = _reuse(done, Stage.GENERATION, GenerationOutput) or stages.draft_generate(
+        sr, pack=pack, plan=plan
+    )
+    verified = _reuse(done, Stage.VERIFIER, VerifierOutput) or stages.draft_verify(
+        sr, pack=pack, generation=generation
+    )
+    sr.write_artifacts()
+
+    extract = _reuse(done, Stage.MEETING_EXTRACT, MeetingExtractOutput) or stages.meeting_extract(
+        sr, pack=pack
+    )
+    gate = _reuse(done, Stage.MEETING_GATE, MeetingGateOutput) or stages.meeting_gate(
+        sr, pack=pack, extract=extract, draft_text=verified.text
+    )
+    held_reason = ""
+    if not plan.should_reply:
+        held_reason = "No reply needed: an automatic reply or delivery notice."
+    elif gate.decision == "review":
+        held_reason = gate.reason
+    artifacts, interactions = sr.take()
+    with transaction.atomic():
+        artifacts_insert(artifacts=artifacts, interactions=interactions)
+        newer = Message.objects.filter(
+            conversation_id=message.conversation_id,
+            direction=Message.Direction.INBOUND,
+            sent_at__gt=message.sent_at,
+        ).exists()
+        if newer:
+            run_abort(run=run, draft=None)
+            return None
+        # Older open drafts in the conversation are stale now. Only an earlier inbound
+        # message can have one: the first message of a conversation skips the UPDATE.
+        if pack.get("earlier_inbound", True) and drafts_supersede_in_conversation(
+            conversation_id=message.conversation_id, before=message.sent_at
+        ):
+            scheduled_sends_cancel_for_conversation(
+                conversation_id=message.conversation_id, reason="newer inbound message"
+            )
+        draft = Draft.objects.create(
+            workspace_id=message.workspace_id,
+            conversation_id=message.conversation_id,
+            trigger_message_id=message.pk,
+            run_id=run.pk,
+            text=verified.text,
+            original_text=verified.text,
+            sources=[
+                {"id": doc["id"], "title": doc["title"], "url": doc["url"]}
+                for doc in stages.sources_for(pack, verified.source_ids)
+            ],
+            unsupported=verified.unsupported,
+            prompt_key="draft_generation",
+            prompt_version=CURRENT["draft_generation"],
+            held_reason=held_reason[:200],
+        )
+        proposals = facts_proposals(message=message, lead=message.lead)
+        if proposals:
+            Proposal.objects.bulk_create(proposals, ignore_conflicts=True)
+        notification_create(
+            workspace_id=run.workspace_id,
+            kind=Notification.Kind.DRAFT_NEEDS_REVIEW,
+            title="A draft reply needs review",
+            draft_id=draft.pk,
+        )
+        run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.COMPLETED)
+    run.status = RS.COMPLETED
+    return draft
+
+
+def auto_send_decide(*, run: PipelineRun, draft: Draft) -> None:
+    """THE PLACE FOR THE AUTO-SEND DECISION (autosend/orchestrator.py): hard-block gate,
+    evaluator, revision loop, send or review. It is called once the draft is saved pending
+    and the run is COMPLETED, in the same task. It fails closed: if it crashes, the draft
+    simply stays pending for review (a redelivered task finds the run completed and does
+    nothing). Not wired yet: every draft waits for review."""
+
+
+def run_abort(*, run: PipelineRun, draft: Draft | None) -> None:
+    """A newer inbound message made this run stale: ABORTED, its draft (if any) superseded."""
+    if run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.ABORTED):
+        run.status = RS.ABORTED
+        logger.info("pipeline run aborted: newer inbound message", extra={"run_id": str(run.pk)})
+    if draft is not None:
+        for status in (Draft.Status.PENDING, Draft.Status.SCHEDULED):
+            if draft_transition(
+                draft_id=draft.pk, from_status=status, to_status=Draft.Status.SUPERSEDED
+            ):
+                break
+
+
+def run_fail(*, run: PipelineRun, message: Any, reason: str) -> None:
+    """FAILED, and a notification: the message is left for a person to answer."""
+    with transaction.atomic():
+        changed = run_transition(
+            run_id=run.pk, from_status=RS.RUNNING, to_status=RS.FAILED, error=reason[:200]
+        )
+        notification_create(
+            workspace_id=run.workspace_id,
+            kind=Notification.Kind.PIPELINE_FAILED,
+            title="Drafting failed: this message needs a reply from a person",
+            message_id=message.pk,
+        )
+    if changed:
+        run.status = RS.FAILED
+        logger.warning("pipeline run failed", extra={"run_id": str(run.pk), "reason": reason[:200]})
+
+
+def pipeline_run_fail_for_message(*, message_id: Any, reason: str) -> None:
+    """The task gave up (retries exhausted, time limit, an unexpected error): fail the
+    message's run, creating it first if it never started, so the failure is on record."""
+    key = _as_uuid(message_id)
+    message = _message_load(key) if key is not None else None
+    if message is None:
+        return
+    run = run_for_message(message=message)
+    if run is None:
+        run, _ = run_start(message=message, context_pack={})
+    if run.status == RS.RUNNING:
+        run_fail(run=run, message=message, reason=reason)
