@@ -13,6 +13,20 @@ from workspaces.models import Channel, Role, Workspace
 from workspaces.services import api_token_create
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_test_connections(django_db_setup: None, django_db_blocker: Any) -> Any:
+    """Live-server and worker threads can leave sessions open on the test database; end them
+    before pytest-django drops it, so teardown is clean and the next run starts fresh."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def celery_worker_live(transactional_db: None) -> Any:
     """A real Celery worker (threads) consuming the real Redis broker, for tests whose

@@ -4,25 +4,11 @@ their benign look-alikes, and the labelled dev set."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from autosend.gate import Category, hard_block_check
-
-# The labelled dev set lives beside the repository (../shared/data), as the issue describes.
-_ROOT = Path(__file__).resolve().parent.parent
-DEV_SET = next(
-    (
-        p
-        for p in (
-            _ROOT.parent / "shared" / "data" / "inbound_dev.jsonl",
-            _ROOT / "docs" / "data" / "inbound_dev.jsonl",
-        )
-        if p.exists()
-    ),
-    _ROOT.parent / "shared" / "data" / "inbound_dev.jsonl",
-)
+from tests.pipeline_support import DEV_SET
 
 BLOCKED: dict[Category, list[str]] = {
     Category.OPT_OUT: [
@@ -1223,7 +1209,6 @@ def _dev_rows():
     return [json.loads(line) for line in DEV_SET.read_text().splitlines() if line.strip()]
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason="labelled dev set not available")
 def test_dev_set_every_block_blocked_and_no_may_autosend_blocked():
     rows = _dev_rows()
     missed = [
