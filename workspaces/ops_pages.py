@@ -1,5 +1,6 @@
 """What each /ops/ page shows: the selectors' figures arranged for the templates, with the
-charts drawn. Views stay one line; nothing here writes."""
+charts drawn. Views stay one line; nothing here writes. The figures read through
+`analytics_db()`; the workspace and settings a knob form edits come from the view (default)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from autosend.kill_switches import kill_switches
 from pipeline.models import Stage
+from workspaces.analytics_db import analytics_db
 from workspaces.forms import FeedFilterForm, KnobsForm
 from workspaces.models import REVISION_KNOBS, Workspace
 from workspaces.ops import (
@@ -190,7 +192,9 @@ def ops_feed_context(params: QueryDict) -> dict[str, Any]:
 def ops_quality_context(*, now: datetime | None = None) -> dict[str, Any]:
     outcomes = review_outcomes(now=now)
     suggestions = threshold_suggestions(outcomes)
-    workspaces = list(Workspace.objects.select_related("settings").order_by("name"))
+    workspaces = list(
+        Workspace.objects.using(analytics_db()).select_related("settings").order_by("name")
+    )
     return {
         "ops_section": "quality",
         "prompts": prompt_quality(outcomes),
