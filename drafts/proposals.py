@@ -19,6 +19,7 @@ from django.utils import timezone
 from drafts.models import Proposal
 from workspaces.errors import Conflict, DomainError, NotFound, PermissionDenied
 from workspaces.models import Lead, Workspace
+from workspaces.webhooks_out import webhook_deliveries_record_proposals_accepted
 
 P = Proposal.Status
 
@@ -69,7 +70,8 @@ def _decide(
     *, proposals: list[Proposal], user: Any, accept: bool, values: dict[UUID, str]
 ) -> list[Proposal]:
     """Apply or reject pending proposals in one transaction. Leads are locked first so the
-    recorded previous value is the one actually replaced."""
+    recorded previous value is the one actually replaced. Acceptances record their outbound
+    webhook deliveries in the same transaction (sent after commit, never blocking this)."""
     now = timezone.now()
     lead_ids = sorted({p.lead_id for p in proposals})
     leads = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=lead_ids)}
@@ -101,6 +103,8 @@ def _decide(
         for name, value in fields.items():
             setattr(proposal, name, value)
         decided.append(proposal)
+    if accept:
+        webhook_deliveries_record_proposals_accepted(proposals=decided, leads=leads, user=user)
     return decided
 
 

@@ -3,7 +3,8 @@
 Every summary counts only inbound messages that opened a burst (the first since the last
 reply), in a window of inbound sent time [since, until), and only those with a reply of the
 kind summarised. Percentiles are PostgreSQL's `percentile_cont` (interpolated), rounded to
-the nearest millisecond.
+the nearest millisecond. Every read goes through `analytics_db()` (the read-only connection
+when one is configured).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django.db.models.functions import Lower, TruncDate
 
 from timing.models import ResponseTimingEvent
 from workspaces.access import get_in_workspace_or_404
+from workspaces.analytics_db import analytics_db
 from workspaces.errors import DomainError
 from workspaces.models import Channel, Workspace
 
@@ -69,13 +71,18 @@ def timing_window(
         )
     channel = None
     if channel_id:
-        channel = get_in_workspace_or_404(Channel.objects.all(), workspace, pk=channel_id)
+        channel = get_in_workspace_or_404(analytics_channels(), workspace, pk=channel_id)
     return TimingWindow(workspace=workspace, since=since, until=until, channel=channel)
+
+
+def analytics_channels() -> QuerySet[Channel]:
+    """Channels as the timing reads need them: never their secrets or outbound URL."""
+    return Channel.objects.using(analytics_db()).only("id", "workspace_id", "kind", "name")
 
 
 def burst_events(window: TimingWindow) -> QuerySet[ResponseTimingEvent]:
     """Events of the window that opened a burst: what every summary counts."""
-    qs = ResponseTimingEvent.objects.filter(
+    qs = ResponseTimingEvent.objects.using(analytics_db()).filter(
         workspace=window.workspace,
         inbound_sent_at__gte=window.since,
         inbound_sent_at__lt=window.until,
@@ -281,4 +288,4 @@ def timing_delay_attribution(window: TimingWindow) -> list[DelayRow]:
 
 
 def workspace_has_timing(workspace: Workspace) -> bool:
-    return ResponseTimingEvent.objects.filter(workspace=workspace).exists()
+    return ResponseTimingEvent.objects.using(analytics_db()).filter(workspace=workspace).exists()

@@ -18,6 +18,7 @@ from config.charts import Bar, Series, histogram, line_chart
 from timing import selectors
 from timing.formatting import duration_unit
 from timing.processor import timing_supported
+from workspaces.analytics_db import analytics_db
 from workspaces.context import session_actor
 from workspaces.models import Channel, Workspace, WorkspaceSettings
 
@@ -191,7 +192,8 @@ def _report(
     )
     if not delays:
         report["auto_send_enabled"] = (
-            WorkspaceSettings.objects.filter(workspace=workspace)
+            WorkspaceSettings.objects.using(analytics_db())
+            .filter(workspace=workspace)
             .values_list("auto_send_enabled", flat=True)
             .first()
         )
@@ -205,7 +207,9 @@ def timing_page(request: HttpRequest) -> HttpResponse:
         return render(request, "timing/page.html", {"actor": None})
     if not timing_supported():
         return render(request, "timing/page.html", {"actor": actor, "unsupported": True})
-    channels = list(Channel.objects.filter(workspace=actor.workspace).order_by("kind", "name"))
+    channels = list(
+        selectors.analytics_channels().filter(workspace=actor.workspace).order_by("kind", "name")
+    )
     form = TimingFilterForm(
         request.GET, channels=channels, today=timezone.now().astimezone(UTC).date()
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from workspaces.access import is_true_superadmin, scope_to_user
+from workspaces.access import is_true_superadmin, scope_to_user, workspaces_for
 from workspaces.errors import DomainError
 from workspaces.models import (
     KNOBS,
@@ -19,11 +20,15 @@ from workspaces.models import (
     Channel,
     Lead,
     Membership,
+    OutboundWebhook,
     SettingsChange,
+    WebhookDelivery,
+    WebhookEvent,
     Workspace,
     WorkspaceSettings,
 )
 from workspaces.services import workspace_settings_update
+from workspaces.webhooks_out import outbound_webhook_save
 
 
 class WorkspaceScopedAdmin(admin.ModelAdmin):
@@ -185,4 +190,85 @@ class SettingsChangeAdmin(WorkspaceScopedAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OutboundWebhookForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = OutboundWebhook
+        fields = ["workspace", "url", "events", "active"]
+
+
+@admin.register(OutboundWebhook)
+class OutboundWebhookAdmin(WorkspaceScopedAdmin):
+    """A workspace's outbound webhooks. The signing secret is shown once, when one is made."""
+
+    form = OutboundWebhookForm
+    list_display = ["url", "workspace", "events", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url", "workspace__name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["workspace", "created_at"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "workspace" and not is_true_superadmin(request.user):
+            kwargs["queryset"] = workspaces_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(
+        self, request: HttpRequest, obj: OutboundWebhook, form: Any, change: bool
+    ) -> None:
+        secret = outbound_webhook_save(webhook=obj)
+        if secret:
+            self.message_user(
+                request,
+                f"Signing secret for {obj.url} (shown only now; the receiver verifies "
+                f"signatures with it): {secret}",
+                messages.WARNING,
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(WorkspaceScopedAdmin):
+    """What each webhook was sent and how it went: a record, so read-only."""
+
+    workspace_field = "webhook__workspace"
+    list_display = [
+        "created_at",
+        "event_type",
+        "webhook",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event_type"]
+    list_select_related = ["webhook"]
+    search_fields = ["id", "event_key"]
+    readonly_fields = [
+        "id",
+        "webhook",
+        "event_type",
+        "event_key",
+        "payload",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "started_at",
+        "last_error",
+        "last_status_code",
+        "created_at",
+        "delivered_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -1,10 +1,12 @@
-"""Tenants, their people, channels, leads, API tokens and the audited settings knobs."""
+"""Tenants, their people, channels, leads, API tokens, the audited settings knobs, and the
+outbound webhooks that carry workflow events to other systems."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -286,3 +288,98 @@ class SettingsChange(models.Model):
 
 def knob_values(ws_settings: WorkspaceSettings) -> dict[str, Any]:
     return {name: getattr(ws_settings, name) for name in KNOBS}
+
+
+class WebhookEvent(models.TextChoices):
+    """Workflow events a workspace can subscribe an outbound webhook to."""
+
+    PROPOSAL_ACCEPTED = "proposal.accepted", "Proposal accepted"
+
+
+class OutboundWebhook(models.Model):
+    """Where a workspace wants its workflow events POSTed, signed per Standard Webhooks with
+    this webhook's own `whsec_` secret (shown once, when the webhook is created)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="outbound_webhooks"
+    )
+    url = models.URLField(max_length=2000, validators=[URLValidator(schemes=["http", "https"])])
+    secret = models.CharField(max_length=128, editable=False)
+    events = models.JSONField(
+        default=list, help_text='Event types sent to this URL, e.g. ["proposal.accepted"].'
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace", "created_at"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one outbound webhook, and how its delivery went. The row is the queue:
+    the beat claims due `pending` rows; the broker never holds a retry delay. The id is the
+    `webhook-id` header, so a receiver drops a redelivery.
+
+    pending → delivering → delivered | failed, or back to pending for a retry (see
+    `workspaces.webhooks_out`, which holds the transitions).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERING = "delivering", "Delivering"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    webhook = models.ForeignKey(
+        OutboundWebhook, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    event_type = models.CharField(max_length=60, choices=WebhookEvent.choices)
+    # What the event is about (e.g. `proposal:<id>`): an event is recorded once per webhook.
+    event_key = models.CharField(max_length=200)
+    payload = models.JSONField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.SmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    last_status_code = models.SmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["webhook", "event_type", "event_key"], name="webhookdelivery_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "delivering", "delivered", "failed"]),
+                name="webhookdelivery_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(attempts__gte=0), name="webhookdelivery_attempts_not_negative"
+            ),
+        ]
+        indexes = [
+            # The beat's query: due pending rows, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="webhookdelivery_due",
+            ),
+            # The sweep's query: attempts whose worker may have died.
+            models.Index(
+                fields=["started_at"],
+                condition=Q(status="delivering"),
+                name="webhookdelivery_delivering",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.pk} ({self.status})"

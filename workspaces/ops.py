@@ -3,6 +3,8 @@ over the last 24 hours and 3 days, and the AI-ops feed. Reads only.
 
 Every window is half-open, `[now - window, now)`, and every figure is defined next to the
 query that computes it (docs/runbook.md repeats the definitions for the people on call).
+Every query reads through `analytics_db()` (the read-only connection when one is configured)
+and selects no column the read-only role is denied (message and draft text, secrets).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from autosend.models import ScheduledSend
 from config.celery import app as celery_app
 from drafts.models import Draft, Message
 from pipeline.models import AIInteraction, PipelineArtifact, PipelineRun, Stage
+from workspaces.analytics_db import analytics_db
 from workspaces.health import broker_status, database_status
 from workspaces.models import SettingsChange, Workspace
 
@@ -136,27 +139,31 @@ def celery_queue_depth(queue: str | None = None, timeout: float = 1.0) -> int | 
 
 def backlog_snapshot(*, now: datetime | None = None) -> Backlog:
     now = now or timezone.now()
+    db = analytics_db()
     retention = timedelta(days=settings.DRAFT_PIPELINE_RUN_RETENTION_DAYS)
     waiting = (
-        Message.objects.filter(
-            direction=Message.Direction.INBOUND, received_at__gte=now - retention
-        )
+        Message.objects.using(db)
+        .filter(direction=Message.Direction.INBOUND, received_at__gte=now - retention)
         .exclude(Exists(PipelineRun.objects.filter(trigger_message=OuterRef("pk"))))
         .exclude(Exists(Draft.objects.filter(trigger_message=OuterRef("pk"))))
         .aggregate(n=Count("pk"), oldest=Min("received_at"))
     )
-    sends = ScheduledSend.objects.filter(
-        Q(status=ScheduledSend.Status.SCHEDULED, run_at__lte=now)
-        | Q(status=ScheduledSend.Status.UNKNOWN)
-    ).aggregate(
-        due=Count("pk", filter=Q(status=ScheduledSend.Status.SCHEDULED)),
-        oldest_due=Min("run_at", filter=Q(status=ScheduledSend.Status.SCHEDULED)),
-        unknown=Count("pk", filter=Q(status=ScheduledSend.Status.UNKNOWN)),
+    sends = (
+        ScheduledSend.objects.using(db)
+        .filter(
+            Q(status=ScheduledSend.Status.SCHEDULED, run_at__lte=now)
+            | Q(status=ScheduledSend.Status.UNKNOWN)
+        )
+        .aggregate(
+            due=Count("pk", filter=Q(status=ScheduledSend.Status.SCHEDULED)),
+            oldest_due=Min("run_at", filter=Q(status=ScheduledSend.Status.SCHEDULED)),
+            unknown=Count("pk", filter=Q(status=ScheduledSend.Status.UNKNOWN)),
+        )
     )
     return Backlog(
         inbound_waiting=waiting["n"],
         oldest_inbound_waiting_at=waiting["oldest"],
-        drafts_pending_review=Draft.objects.filter(status=Draft.Status.PENDING).count(),
+        drafts_pending_review=Draft.objects.using(db).filter(status=Draft.Status.PENDING).count(),
         sends_due=sends["due"],
         oldest_send_due_at=sends["oldest_due"],
         sends_unknown=sends["unknown"],
@@ -231,6 +238,7 @@ class WindowFigures:
 def revision_figures(*, now: datetime | None = None) -> dict[str, WindowFigures]:
     """Both windows in four queries: each query computes both with FILTER clauses."""
     now = now or timezone.now()
+    db = analytics_db()
     since = {name: now - span for name, span in WINDOWS.items()}
     widest = min(since.values())
 
@@ -258,14 +266,15 @@ def revision_figures(*, now: datetime | None = None) -> dict[str, WindowFigures]
                 "pk", filter=created(name) & Q(auto_send_action=Draft.Action.SEND)
             ),
         }
-    drafts = Draft.objects.filter(
+    drafts = Draft.objects.using(db).filter(
         _between("revision_attempted_at", widest, now) | _between("created_at", widest, now)
     )
     totals = drafts.aggregate(**aggregates)
 
     per_channel: dict[str, list[ChannelRate]] = defaultdict(list)
     channel_rows: Iterable[Mapping[str, Any]] = (
-        Draft.objects.filter(_between("revision_attempted_at", widest, now))
+        Draft.objects.using(db)
+        .filter(_between("revision_attempted_at", widest, now))
         .values("conversation__channel__kind")
         .annotate(
             **{
@@ -289,7 +298,8 @@ def revision_figures(*, now: datetime | None = None) -> dict[str, WindowFigures]
 
     reasons: dict[str, list[tuple[str, int]]] = defaultdict(list)
     reason_rows: Iterable[Mapping[str, Any]] = (
-        Draft.objects.filter(_between("created_at", widest, now), auto_send_action="block")
+        Draft.objects.using(db)
+        .filter(_between("created_at", widest, now), auto_send_action="block")
         .values("blocked_reason")
         .annotate(**{f"n_{name}": Count("pk", filter=created(name)) for name in WINDOWS})
     )
@@ -323,7 +333,8 @@ def _revision_loop_latencies(*, since: datetime, now: datetime) -> QuerySet[Any,
     """One row per draft whose revision was attempted in [since, now): `ms`, the summed
     latency of its run's revision-loop artifacts, and `at`, when the attempt was claimed."""
     return (
-        PipelineArtifact.objects.filter(REVISION_LOOP)
+        PipelineArtifact.objects.using(analytics_db())
+        .filter(REVISION_LOOP)
         .filter(_between("run__draft__revision_attempted_at", since, now))
         .values("run_id")
         .annotate(ms=Sum("latency_ms"), at=Max("run__draft__revision_attempted_at"))
@@ -387,9 +398,11 @@ def rates_over_time(*, now: datetime | None = None) -> list[RateBucket]:
     (hourly counts from the database, folded into buckets here; empty buckets included)."""
     now = now or timezone.now()
     since = now - WINDOWS["3d"]
+    db = analytics_db()
     counts: dict[datetime, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     created: Iterable[Mapping[str, Any]] = (
-        Draft.objects.filter(_between("created_at", since, now))
+        Draft.objects.using(db)
+        .filter(_between("created_at", since, now))
         .annotate(hour=TruncHour("created_at", tzinfo=UTC))
         .values("hour")
         .annotate(
@@ -403,7 +416,8 @@ def rates_over_time(*, now: datetime | None = None) -> list[RateBucket]:
         bucket["evaluated"] += row["evaluated"]
         bucket["auto_sent"] += row["auto_sent"]
     revised: Iterable[Mapping[str, Any]] = (
-        Draft.objects.filter(_between("revision_attempted_at", since, now))
+        Draft.objects.using(db)
+        .filter(_between("revision_attempted_at", since, now))
         .annotate(hour=TruncHour("revision_attempted_at", tzinfo=UTC))
         .values("hour")
         .annotate(attempted=Count("pk"), applied=Count("pk", filter=Q(revision_applied=True)))
@@ -443,16 +457,21 @@ def workspaces_with_settings() -> QuerySet[Workspace]:
         .values("n")
     )
     return (
-        Workspace.objects.select_related("settings")
+        Workspace.objects.using(analytics_db())
+        .select_related("settings")
         .annotate(pending_review=Coalesce(Subquery(pending, output_field=IntegerField()), 0))
         .order_by("name", "pk")
     )
 
 
 def settings_changes(*, workspace: Workspace | None = None) -> QuerySet[SettingsChange]:
-    """The audit trail, newest first, with who made each change."""
-    qs = SettingsChange.objects.select_related("changed_by", "workspace").order_by(
-        "-created_at", "-id"
+    """The audit trail, newest first, with who made each change (never their password hash,
+    which the read-only role cannot read)."""
+    qs = (
+        SettingsChange.objects.using(analytics_db())
+        .select_related("changed_by", "workspace")
+        .defer("changed_by__password")
+        .order_by("-created_at", "-id")
     )
     return qs if workspace is None else qs.filter(workspace=workspace)
 
@@ -493,8 +512,9 @@ def ai_ops_feed(
     now = now or timezone.now()
     since = now - FEED_WINDOW
     text = CharField()
-    calls = AIInteraction.objects.filter(_between("created_at", since, now))
-    artifacts = PipelineArtifact.objects.filter(_between("created_at", since, now))
+    db = analytics_db()
+    calls = AIInteraction.objects.using(db).filter(_between("created_at", since, now))
+    artifacts = PipelineArtifact.objects.using(db).filter(_between("created_at", since, now))
     if stage:
         calls, artifacts = calls.filter(stage=stage), artifacts.filter(stage=stage)
     if workspace_id:
@@ -563,7 +583,9 @@ class StageSummary:
 def stage_summary(*, now: datetime | None = None, workspace_id: Any = None) -> list[StageSummary]:
     """LLM calls per stage over the last 3 days: count, non-ok outcomes, p50/p95 latency."""
     now = now or timezone.now()
-    calls = AIInteraction.objects.filter(_between("created_at", now - FEED_WINDOW, now))
+    calls = AIInteraction.objects.using(analytics_db()).filter(
+        _between("created_at", now - FEED_WINDOW, now)
+    )
     if workspace_id:
         calls = calls.filter(workspace_id=workspace_id)
     rows = (

@@ -1,5 +1,6 @@
 """What each /ops/ page shows: the selectors' figures arranged for the templates, with the
-charts drawn. Views stay one line; nothing here writes."""
+charts drawn. Views stay one line; nothing here writes. The figures read through
+`analytics_db()`; the workspace and settings a knob form edits come from the view (default)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils.safestring import SafeString
 from autosend.kill_switches import kill_switches
 from config.charts import Bar, Series, histogram, line_chart
 from pipeline.models import Stage
+from workspaces.analytics_db import analytics_db
 from workspaces.forms import FeedFilterForm, KnobsForm
 from workspaces.models import REVISION_KNOBS, Workspace
 from workspaces.ops import (
@@ -196,7 +198,9 @@ def ops_feed_context(params: QueryDict) -> dict[str, Any]:
 def ops_quality_context(*, now: datetime | None = None) -> dict[str, Any]:
     outcomes = review_outcomes(now=now)
     suggestions = threshold_suggestions(outcomes)
-    workspaces = list(Workspace.objects.select_related("settings").order_by("name"))
+    workspaces = list(
+        Workspace.objects.using(analytics_db()).select_related("settings").order_by("name")
+    )
     return {
         "ops_section": "quality",
         "prompts": prompt_quality(outcomes),

@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Case, F, Q, TextField, Value, When
 from django.utils import timezone
 
 from drafts.models import DraftAction
+from workspaces.analytics_db import analytics_db
 
 REVIEW_WINDOW = timedelta(days=30)
 # At least this share of the reviewed drafts at or above the suggested threshold were
@@ -153,14 +155,19 @@ def review_outcomes(
     edit_sizes: bool = True,
 ) -> list[ReviewOutcome]:
     """Each draft reviewed in the last 30 days, with its latest action there: one query.
-    `edit_sizes=False` skips loading the texts (threshold suggestions do not need them).
+    `edit_sizes=False` skips loading the texts (threshold suggestions do not need them) and
+    reads through `analytics_db()`. Edit sizes compare texts the read-only role may not see,
+    so that query stays on the default connection.
 
     The edit size compares the AI's text with what the operator approved: the LearningSample's
     `original` (the text the operator saw) when the edit made one, else `Draft.original_text`,
     against `DraftAction.final_text`.
     """
     now = now or timezone.now()
-    actions = DraftAction.objects.filter(created_at__gte=now - REVIEW_WINDOW, created_at__lt=now)
+    db = DEFAULT_DB_ALIAS if edit_sizes else analytics_db()
+    actions = DraftAction.objects.using(db).filter(
+        created_at__gte=now - REVIEW_WINDOW, created_at__lt=now
+    )
     if workspace_ids is not None:
         actions = actions.filter(draft__workspace_id__in=list(workspace_ids))
     is_edit = Q(kind=DraftAction.Kind.EDIT)

@@ -221,6 +221,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Outbound workflow webhooks due (first attempts and retries with backoff).
+    "workspaces-deliver-due-webhooks": {
+        "task": "workspaces.deliver_due_webhooks",
+        "schedule": 10.0,
+        "options": {"expires": 9},
+    },
     # Re-publish inbound messages whose pipeline never started (broker down at commit).
     "drafts.sweep_unstarted_messages": {
         "task": "drafts.sweep_unstarted_messages",
@@ -267,5 +273,12 @@ AUTO_SEND_SENDING_TIMEOUT = timedelta(seconds=CELERY_TASK_TIME_LIMIT)
 AUTO_SEND_DELIVERY_BATCH = 50
 AUTO_SEND_DELIVERY_BUDGET_SECONDS = 60.0
 AUTO_SEND_WEBHOOK_TIMEOUT_SECONDS = 10.0
+# Outbound workflow webhooks (workspaces/webhooks_out.py): a short timeout per attempt, up to
+# 12 attempts with backoff; a row `delivering` longer than the timeout had a dead worker.
+OUTBOUND_WEBHOOK_TIMEOUT_SECONDS = 5.0
+OUTBOUND_WEBHOOK_MAX_ATTEMPTS = 12
+OUTBOUND_WEBHOOK_DELIVERING_TIMEOUT = timedelta(minutes=5)
+OUTBOUND_WEBHOOK_BATCH = 50
+OUTBOUND_WEBHOOK_BUDGET_SECONDS = 60.0
 LOGIN_THROTTLE_ATTEMPTS = 5
 LOGIN_THROTTLE_WINDOW_SECONDS = 300

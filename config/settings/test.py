@@ -7,6 +7,9 @@ from config.env import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, env_str, parse_d
 from .base import *  # noqa: F403
 from .base import CELERY_BROKER_TRANSPORT_OPTIONS
 
+# No `readonly` alias from DATABASE_URL_RO here (it would point outside the test database):
+# tests/test_readonly_role.py creates a real read-only role on the test database and adds the
+# alias for its own tests.
 DATABASES: dict[str, Any] = {  # type: ignore[no-redef]
     "default": parse_database_url("DATABASE_URL", env_str("DATABASE_URL", DEFAULT_POSTGRES_URL))
 }
