@@ -58,7 +58,9 @@ def test_a_webhook_message_is_answered_automatically_exactly_once(celery_worker_
 
     assert response.status_code == 202
     message_id = response.json()["message_id"]
-    send = wait_for(lambda: ScheduledSend.objects.filter(draft__trigger_message_id=message_id).first())
+    send = wait_for(
+        lambda: ScheduledSend.objects.filter(draft__trigger_message_id=message_id).first()
+    )
     delay = chosen_delay_seconds(message_id, 180, 900)
     assert send.run_at == sent_at + timedelta(seconds=delay)
     assert (send.origin, send.status, send.chosen_delay_seconds) == ("auto", "scheduled", delay)

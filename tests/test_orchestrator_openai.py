@@ -26,7 +26,11 @@ __all__ = ["fake_openai"]  # the fixture, shared with the provider tests
 
 ANSWER = "Hi Sam, a single battery adds about $11,000 to $14,000 before incentives."
 QUESTION = "How much extra is a battery?"
-CONFIDENT = {"confidence": 0.95, "reasons": ["Answered from the Batteries source."], "weaknesses": []}
+CONFIDENT = {
+    "confidence": 0.95,
+    "reasons": ["Answered from the Batteries source."],
+    "weaknesses": [],
+}
 UNSURE = {
     "confidence": 0.5,
     "reasons": ["The answer could say which batteries."],
@@ -143,7 +147,9 @@ def test_an_evaluation_that_keeps_failing_sends_the_draft_to_review(
     final = PipelineArtifact.objects.get(run_id=draft.run_id, stage=Stage.FINAL_DRAFT)
     assert final.payload["action"] == "review"
     # Bounded: one call, plus the gateway's one retry where a retry can help.
-    assert len(evaluation_requests(fake_openai)) == (1 if outcome in ("refusal", "truncated") else 2)
+    assert len(evaluation_requests(fake_openai)) == (
+        1 if outcome in ("refusal", "truncated") else 2
+    )
     assert Notification.objects.filter(draft=draft, kind="draft_needs_review").count() == 1
     assert_never_sent(draft)
 
