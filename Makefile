@@ -22,6 +22,7 @@ run: install
 	@$(PY) scripts/dev_database.py
 	@$(PY) manage.py migrate --no-input -v 0
 	@$(PY) manage.py seed_demo --print-logins
+	@$(PY) manage.py demo_messages
 	@$(PY) manage.py collectstatic --no-input -v 0
 	@echo "Starting web (http://127.0.0.1:8000/), worker and beat. Ctrl-C stops all three."
 	@$(VENV)/bin/honcho -f Procfile.dev start

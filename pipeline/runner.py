@@ -1,10 +1,13 @@
 """Running the draft pipeline for one inbound message, idempotently.
 
     lock the message → load it (with its run's status) → get-or-create the run with its
-    context pack → strategy → generation → verifier (their artifacts: one INSERT)
-    → meeting extract → meeting gate → one transaction: artifacts, telemetry, newer-message
-    check, Draft (pending), Proposals, review notification, run COMPLETED
-    → the auto-send decision (wired by autosend; fails closed) → unlock
+    context pack and the hard-block gate's outcome (deterministic, before any LLM call; an
+    auto-reply or bounce completes the run here: no draft, no LLM call) → strategy →
+    generation → verifier (their artifacts: one INSERT) → meeting extract → meeting gate
+    → one transaction: artifacts, telemetry, newer-message check, Draft (pending, with what
+    is decided before any LLM call: blocked, auto-send off), Proposals, the review
+    notification unless the evaluator decides, run COMPLETED
+    → the auto-send decision (autosend/orchestrator.py; fails closed) → unlock
 
 A completed (or failed, or aborted) run makes a second call a no-op. A run left RUNNING by
 a crash resumes: artifacts already written are reused rather than recomputed, and writes
@@ -29,6 +32,13 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from autosend.delivery import scheduled_sends_cancel_for_conversation
+from autosend.gate import GateResult
+from autosend.orchestrator import (
+    auto_send_precheck,
+    draft_auto_send_decide,
+    gate_check_message,
+    gate_from_record,
+)
 from drafts.draft_states import draft_transition, drafts_supersede_in_conversation
 from drafts.models import Draft, Message, Notification, Proposal
 from drafts.notifications import notification_create
@@ -48,6 +58,7 @@ from pipeline.schemas import (
     VerifierOutput,
 )
 from pipeline.stages import StageRun
+from workspaces.models import WorkspaceSettings
 
 logger = logging.getLogger("pipeline.runner")
 
@@ -102,6 +113,7 @@ def _run(message: Any) -> PipelineRun | None:
     run: PipelineRun | None = None
     if message.run_status is None:
         pack, newer = context_pack_build(message=message, ws_settings=ws_settings)
+        pack["gate"] = gate_check_message(message=message)
         run, created = run_start(message=message, context_pack=pack)
         if created and newer:
             run_abort(run=run, draft=None)
@@ -119,9 +131,28 @@ def _run(message: Any) -> PipelineRun | None:
         }
         pack = run.context_pack or context_pack_build(message=message, ws_settings=ws_settings)[0]
     assert run is not None
+    # A resumed run keeps the gate outcome its first attempt recorded.
+    gate = gate_from_record(pack.get("gate"))
+    if gate is None:
+        pack["gate"] = gate_check_message(message=message)
+        gate = gate_from_record(pack["gate"])
+    assert gate is not None
+    if gate.blocked:
+        logger.info(
+            "hard-block gate",
+            extra={
+                "run_id": str(run.pk),
+                "message_id": str(message.pk),
+                "category": gate.category,
+                "no_reply": gate.no_reply,
+            },
+        )
+    if gate.no_reply:
+        run_complete_without_draft(run=run)
+        return run
     sr = StageRun.for_run(run, ws_settings)
     try:
-        draft = _draft_stages(sr, message=message, run=run, pack=pack, done=done)
+        draft = _draft_stages(sr, message=message, run=run, pack=pack, done=done, gate=gate)
     except LLMTransientError:
         sr.write()  # the failed calls' telemetry; the task retries the run later
         raise
@@ -130,7 +161,7 @@ def _run(message: Any) -> PipelineRun | None:
         run_fail(run=run, message=message, reason=f"llm_{exc.outcome}")
         return run
     if draft is not None:
-        auto_send_decide(run=run, draft=draft)
+        auto_send_decide(run=run, draft=draft, ws_settings=ws_settings, gate=gate)
     return run
 
 
@@ -146,7 +177,13 @@ def _reuse[M: BaseModel](done: Done, stage: str, schema: type[M], iteration: int
 
 
 def _draft_stages(
-    sr: StageRun, *, message: Any, run: PipelineRun, pack: dict[str, Any], done: Done
+    sr: StageRun,
+    *,
+    message: Any,
+    run: PipelineRun,
+    pack: dict[str, Any],
+    done: Done,
+    gate: GateResult,
 ) -> Draft | None:
     plan = _reuse(done, Stage.STRATEGY, StrategyOutput) or stages.strategy_plan(sr, pack=pack)
     generation = _reuse(done, Stage.GENERATION, GenerationOutput) or stages.draft_generate(
@@ -160,14 +197,17 @@ def _draft_stages(
     extract = _reuse(done, Stage.MEETING_EXTRACT, MeetingExtractOutput) or stages.meeting_extract(
         sr, pack=pack
     )
-    gate = _reuse(done, Stage.MEETING_GATE, MeetingGateOutput) or stages.meeting_gate(
+    meeting = _reuse(done, Stage.MEETING_GATE, MeetingGateOutput) or stages.meeting_gate(
         sr, pack=pack, extract=extract, draft_text=verified.text
     )
     held_reason = ""
     if not plan.should_reply:
         held_reason = "No reply needed: an automatic reply or delivery notice."
-    elif gate.decision == "review":
-        held_reason = gate.reason
+    elif meeting.decision == "review":
+        held_reason = meeting.reason
+    pre = auto_send_precheck(
+        gate=gate, ws_settings=message.workspace.settings, held_reason=held_reason
+    )
     artifacts, interactions = sr.take()
     with transaction.atomic():
         artifacts_insert(artifacts=artifacts, interactions=interactions)
@@ -201,28 +241,42 @@ def _draft_stages(
             unsupported=verified.unsupported,
             prompt_key="draft_generation",
             prompt_version=CURRENT["draft_generation"],
-            held_reason=held_reason[:200],
+            held_reason=pre.held_reason[:200],
+            auto_send_action=pre.action,
+            blocked_reason=pre.blocked_reason,
         )
         proposals = facts_proposals(message=message, lead=message.lead)
         if proposals:
             Proposal.objects.bulk_create(proposals, ignore_conflicts=True)
-        notification_create(
-            workspace_id=run.workspace_id,
-            kind=Notification.Kind.DRAFT_NEEDS_REVIEW,
-            title="A draft reply needs review",
-            draft_id=draft.pk,
-        )
+        if not pre.evaluate:  # else the evaluator's decision notifies, if it is review
+            notification_create(
+                workspace_id=run.workspace_id,
+                kind=Notification.Kind.DRAFT_NEEDS_REVIEW,
+                title="A draft reply needs review",
+                draft_id=draft.pk,
+            )
         run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.COMPLETED)
     run.status = RS.COMPLETED
     return draft
 
 
-def auto_send_decide(*, run: PipelineRun, draft: Draft) -> None:
-    """THE PLACE FOR THE AUTO-SEND DECISION (autosend/orchestrator.py): hard-block gate,
-    evaluator, revision loop, send or review. It is called once the draft is saved pending
-    and the run is COMPLETED, in the same task. It fails closed: if it crashes, the draft
-    simply stays pending for review (a redelivered task finds the run completed and does
-    nothing). Not wired yet: every draft waits for review."""
+def auto_send_decide(
+    *, run: PipelineRun, draft: Draft, ws_settings: WorkspaceSettings, gate: GateResult
+) -> None:
+    """The auto-send decision (autosend/orchestrator.py): evaluator, revision loop, send or
+    review. It is called once the draft is saved pending and the run is COMPLETED, in the
+    same task. It fails closed: LLM trouble sends the draft to review, and if it crashes
+    the draft simply stays pending in the queue (a redelivered task finds the run
+    completed and does nothing)."""
+    draft_auto_send_decide(run=run, draft=draft, ws_settings=ws_settings, gate=gate)
+
+
+def run_complete_without_draft(*, run: PipelineRun) -> None:
+    """An automatic reply or a bounce: nothing to answer, so no draft and no LLM call. The
+    gate's outcome stays on the run (`context_pack["gate"]`)."""
+    if run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.COMPLETED):
+        run.status = RS.COMPLETED
+        logger.info("pipeline run completed without a draft", extra={"run_id": str(run.pk)})
 
 
 def run_abort(*, run: PipelineRun, draft: Draft | None) -> None:

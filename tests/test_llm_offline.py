@@ -50,7 +50,6 @@ def test_an_invented_price_scores_low(demo):
         "Please take me off your list.",
         "My lawyer will be in touch about these texts.",
         "Are you a bot? I want to speak to a person.",
-        "Auto-reply: I'm out of the office until Friday.",
     ],
 )
 def test_messages_that_need_a_person_never_score_high_and_are_not_revised(demo, text):
