@@ -411,3 +411,23 @@ def test_two_concurrent_decisions_for_one_draft_run_one_loop():
     assert draft.revision_iterations == 3
     assert draft.auto_send_action == "review"
     assert review_notes(draft) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Does the system keep running during a blackout?",
+        "Can the panels handle hail storms?",
+        "Is the inverter loud at night?",
+    ],
+)
+def test_a_question_the_sources_do_not_answer_is_never_sent(demo, text):
+    """Sharing one word with a source ("system", "panels") is not an answer: the evaluator
+    keeps such drafts below the threshold, revision cannot fix them, and they go to review."""
+    auto_send_on(demo)
+    draft = drafted(demo, text)
+    assert draft.status == "pending"
+    assert draft.auto_send_action == "review"
+    assert not ScheduledSend.objects.filter(draft=draft).exists()
+    assert draft.auto_send_confidence is not None
+    assert draft.auto_send_confidence < 0.85

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipeline.grounding import claim_norms, fit_length, keywords, sentences, unsupported_claims
-from pipeline.language import expanded_keywords, intents_detect, meeting_read, questions_in
+from pipeline.language import EXPANSIONS, intents_detect, meeting_read, questions_in
 from pipeline.llm.offline.sources import (
     Doc,
     answer_sentences,
@@ -40,6 +40,17 @@ def _names(sentence: str) -> list[str]:
     if words and sentence.lstrip().startswith(words[0]):
         words = words[1:]
     return [word for word in words if word not in _NOT_NAMES]
+
+
+def _covered(question: str, answer_words: frozenset[str]) -> bool:
+    """At least half of the question's content words (each with its expansions) appear in the
+    grounded answer. One shared word is not an answer: "Does the system keep running during
+    a blackout?" is not answered by a pricing sentence that mentions "system"."""
+    asked = keywords(question)
+    if not asked:
+        return bool(answer_words)
+    covered = [w for w in asked if (EXPANSIONS.get(w, frozenset()) | {w}) & answer_words]
+    return 2 * len(covered) >= len(asked)
 
 
 def _docs(inputs: Mapping[str, Any]) -> list[Doc]:
@@ -83,11 +94,8 @@ def evaluation(inputs: Mapping[str, Any]) -> dict[str, Any]:
     meeting = meeting_read(message)
     if not grounded:
         weak("no_source", "", 0.5, "No sentence of the draft comes from a source.")
-    unanswered = [
-        q
-        for q in questions
-        if not any(expanded_keywords(q) & keywords(sentence) for sentence in grounded)
-    ]
+    answer_words = frozenset().union(*(keywords(sentence) for sentence in grounded))
+    unanswered = [q for q in questions if not _covered(q, answer_words)]
     for question in unanswered:
         weaknesses.append({"kind": "unanswered_question", "detail": question})
         reasons.append("A question is not answered from the sources.")
