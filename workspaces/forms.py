@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from pipeline.models import AIInteraction, Stage
+from pipeline.models import AIInteraction, JobRun, JobType, Stage
 from workspaces.errors import DomainError
 from workspaces.models import ReasoningEffort, Workspace, WorkspaceSettings
 from workspaces.ops import FEED_SOURCES
@@ -90,3 +90,8 @@ class FeedFilterForm(forms.Form):
     source = forms.ChoiceField(
         choices=[("", "Calls and artifacts"), *FEED_SOURCES.items()], required=False
     )
+
+
+class JobFilterForm(forms.Form):
+    type = forms.ChoiceField(choices=[("", "Any job"), *JobType.choices], required=False)
+    status = forms.ChoiceField(choices=[("", "Any status"), *JobRun.Status.choices], required=False)
