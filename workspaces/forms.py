@@ -43,6 +43,12 @@ class KnobsForm(forms.Form):
         coerce=int,
         show_hidden_initial=True,
     )
+    message_retention_days = forms.IntegerField(
+        label="Message retention (days)",
+        required=False,
+        help_text="Empty: message bodies are kept.",
+        show_hidden_initial=True,
+    )
 
     def __init__(self, *args: Any, ws_settings: WorkspaceSettings, **kwargs: Any) -> None:
         kwargs["initial"] = {name: getattr(ws_settings, name) for name in self.base_fields}

@@ -239,6 +239,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": timedelta(minutes=5),
         "options": {"expires": 240},
     },
+    # Erase message bodies past each workspace's retention (off unless a workspace sets it).
+    "drafts-apply-message-retention": {
+        "task": "drafts.apply_message_retention",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
