@@ -16,6 +16,7 @@ import http.client
 import ipaddress
 import re
 import socket
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ FETCH_MAX_BYTES = 1024 * 1024
 # The most text a document holds, as for documents added through the API.
 BODY_MAX_CHARS = 100_000
 MAX_REDIRECTS = 3
+READ_CHUNK_BYTES = 64 * 1024
 ALLOWED_CONTENT_TYPES = frozenset(
     {
         "text/html",
@@ -165,6 +167,22 @@ class HttpFetcher:
             urllib.request.ProxyHandler({}), _CheckedRedirects()
         )
 
+    def _read(self, response: Any) -> bytes:
+        """At most max_bytes + 1 bytes, within twice the timeout in all: the socket timeout
+        bounds each read, not a server that trickles a byte at a time."""
+        deadline = time.monotonic() + 2 * self.timeout
+        chunks: list[bytes] = []
+        size = 0
+        while size <= self.max_bytes:
+            chunk = response.read1(min(READ_CHUNK_BYTES, self.max_bytes + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise FetchError(f"too slow: still sending after {2 * self.timeout:g} s")
+        return b"".join(chunks)
+
     def fetch(self, document: KnowledgeDocument) -> FetchResult:
         url = document.source_url
         if not url:
@@ -181,7 +199,7 @@ class HttpFetcher:
                 length = response.headers.get("Content-Length")
                 if length and length.isdigit() and int(length) > self.max_bytes:
                     raise FetchError(f"larger than {self.max_bytes:,} bytes")
-                raw = response.read(self.max_bytes + 1)
+                raw = self._read(response)
                 charset = response.headers.get_content_charset() or "utf-8"
         except urllib.error.HTTPError as exc:
             raise FetchError(f"HTTP {exc.code}") from None

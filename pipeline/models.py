@@ -45,6 +45,8 @@ class KnowledgeDocument(models.Model):
                     & models.Q(next_refresh_at__isnull=False)
                 ),
                 name="knowledge_refresh_needs_source_and_time",
+                violation_error_message="A refresh interval must be at least 1 hour, and needs "
+                "a source URL and a next refresh time.",
             ),
             models.CheckConstraint(
                 condition=models.Q(refresh_failures__gte=0), name="knowledge_refresh_failures_gte_0"

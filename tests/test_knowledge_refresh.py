@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,6 +42,9 @@ class Source:
     routes: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
     redirects: dict[str, str] = field(default_factory=dict)
+    # path → seconds to wait before answering, or between bytes when trickling
+    slow: dict[str, float] = field(default_factory=dict)
+    trickle: dict[str, float] = field(default_factory=dict)
 
     def serve(self, path: str, body: str | bytes, *, status: int = 200, ctype: str = "") -> str:
         data = body.encode() if isinstance(body, str) else body
@@ -64,11 +68,22 @@ def source(settings: Any) -> Iterator[Source]:
                 self.end_headers()
                 return
             status, ctype, data = state.routes.get(self.path, (404, "text/plain", b"not found"))
+            time.sleep(state.slow.get(self.path, 0))
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            pause = state.trickle.get(self.path)
+            if pause is None:
+                self.wfile.write(data)
+                return
+            try:
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(pause)
+            except OSError:
+                pass  # the fetcher gave up
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -325,6 +340,20 @@ def test_the_fetcher_refuses_what_is_not_a_readable_document(source: Source) -> 
         with pytest.raises(FetchError) as caught:
             _fetch(url, max_bytes=1000)
         assert str(caught.value) == reason
+
+
+def test_the_fetcher_gives_up_on_a_slow_or_trickling_server(source: Source) -> None:
+    source.slow["/slow"] = 1.0
+    slow = source.serve("/slow", "late")
+    source.trickle["/drip"] = 0.05
+    drip = source.serve("/drip", "x" * 100, ctype="text/plain")
+
+    with pytest.raises(FetchError) as caught:
+        _fetch(slow, timeout=0.3)
+    assert str(caught.value) == "timed out after 0.3 s"
+    with pytest.raises(FetchError) as caught:
+        _fetch(drip, timeout=0.3)
+    assert str(caught.value) == "too slow: still sending after 0.6 s"
 
 
 def test_the_fetcher_reads_json_and_follows_a_redirect(source: Source) -> None:

@@ -170,3 +170,20 @@ def test_an_empty_knowledge_base_says_how_to_add_documents(client: Any, tenant: 
     page = client.get("/knowledge/").content.decode()
     assert "No knowledge yet." in page
     assert "refresh_interval_hours" in page
+
+
+def test_the_admin_explains_an_interval_without_a_source(
+    client: Any, tenant: Any, superadmin: Any
+) -> None:
+    client.force_login(superadmin)
+    response = client.post(
+        "/admin/pipeline/knowledgedocument/add/",
+        {"workspace": tenant.workspace.pk, "title": "Pricing", "body": "B", "source_url": "",
+         "refresh_interval": "24:00:00", "refresh_failures": 0},
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    assert "A refresh interval must be at least 1 hour, and needs a source URL" in (
+        response.content.decode()
+    )
+    assert not KnowledgeDocument.objects.exists()
