@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("drafts.urls")),
     path("", include("workspaces.urls")),
     path("", include("timing.urls")),
+    path("", include("pipeline.urls")),
 ]

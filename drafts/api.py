@@ -27,6 +27,8 @@ from drafts.review import (
     notification_mark_read,
     reject_reason_parse,
 )
+from pipeline.jobs import job_run
+from pipeline.models import JobType
 from workspaces.context import API_AUTH, actor_of
 from workspaces.errors import NotFound
 
@@ -526,13 +528,18 @@ def learning_samples_export(
 ) -> StreamingHttpResponse:
     """The workspace's learning samples (original, final, diff, lead/channel ids), one JSON
     object per line, oldest first; `since` inclusive, `until` exclusive."""
+    workspace = actor_of(request).workspace
     samples = selectors.learning_samples_iter(
-        workspace=actor_of(request).workspace, since=_aware(since), until=_aware(until)
+        workspace=workspace, since=_aware(since), until=_aware(until)
     )
 
     def lines() -> Iterator[str]:
-        for sample in samples:
-            yield json.dumps(selectors.learning_sample_json(sample), ensure_ascii=False) + "\n"
+        # Recorded as a JobRun while the response streams; a client that goes away
+        # before the end leaves it failed (GeneratorExit).
+        with job_run(type=JobType.LEARNING_SAMPLE_EXPORT, workspace=workspace) as job:
+            for sample in samples:
+                job.add("rows_processed")
+                yield json.dumps(selectors.learning_sample_json(sample), ensure_ascii=False) + "\n"
 
     response = StreamingHttpResponse(lines(), content_type="application/x-ndjson")
     response["Content-Disposition"] = 'inline; filename="learning-samples.jsonl"'

@@ -327,6 +327,7 @@ def _event_store(
 # Every CTE sees the same snapshot; each data-modifying one runs exactly once, and the
 # statement commits or fails as a whole. `known` makes a redelivery write nothing at all;
 # two copies racing both pass it, and the unique (channel, external_id) lets one insert win.
+# A new message on a conversation reopens it (message retention closes quiet ones).
 _STORE_SQL = """
 WITH
 known AS (
@@ -363,7 +364,8 @@ conversation AS (
     FROM lead
     ON CONFLICT {conversation_conflict} DO UPDATE SET
         subject = CASE WHEN c.subject = '' THEN EXCLUDED.subject ELSE c.subject END,
-        last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at)
+        last_message_at = GREATEST(c.last_message_at, EXCLUDED.last_message_at),
+        status = 'open'
     RETURNING id
 ),
 message AS (

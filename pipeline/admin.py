@@ -1,5 +1,6 @@
-"""Admin: runs with their artifacts, knowledge, and AI telemetry. Staff who are not true
-super-admins see only their own workspaces' rows. Runs and telemetry are records: read-only."""
+"""Admin: runs with their artifacts, knowledge, AI telemetry and job runs. Staff who are not
+true super-admins see only their own workspaces' rows (global job runs are theirs alone).
+Runs, telemetry and job runs are records: read-only."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from pipeline.models import AIInteraction, KnowledgeDocument, PipelineArtifact, PipelineRun
+from pipeline.models import (
+    AIInteraction,
+    JobRun,
+    KnowledgeDocument,
+    PipelineArtifact,
+    PipelineRun,
+)
 from workspaces.admin import WorkspaceScopedAdmin
 
 
@@ -91,9 +98,24 @@ class PipelineArtifactAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
 
 @admin.register(KnowledgeDocument)
 class KnowledgeDocumentAdmin(WorkspaceScopedAdmin):
-    list_display = ["title", "workspace", "source_url", "updated_at"]
+    list_display = [
+        "title",
+        "workspace",
+        "source_url",
+        "updated_at",
+        "refresh_interval",
+        "next_refresh_at",
+        "last_refresh_error",
+    ]
     search_fields = ["title", "body"]
     list_select_related = ["workspace"]
+    # Written by the refresh task alone.
+    readonly_fields = [
+        "last_refreshed_at",
+        "last_refresh_error",
+        "refresh_failures",
+        "content_hash",
+    ]
 
 
 @admin.register(AIInteraction)
@@ -112,3 +134,20 @@ class AIInteractionAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
     ]
     list_filter = ["stage", "provider", "outcome"]
     readonly_fields = [f.name for f in AIInteraction._meta.fields]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
+    list_display = [
+        "created_at",
+        "type",
+        "workspace",
+        "status",
+        "started_at",
+        "finished_at",
+        "error",
+    ]
+    list_filter = ["type", "status"]
+    search_fields = ["id"]
+    readonly_fields = [f.name for f in JobRun._meta.fields]
+    list_select_related = ["workspace"]

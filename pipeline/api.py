@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
-from pipeline.knowledge import knowledge_document_create, knowledge_documents_list, knowledge_search
+from pipeline.knowledge import (
+    REFRESH_INTERVAL_HOURS_MAX,
+    knowledge_document_create,
+    knowledge_documents_list,
+    knowledge_search,
+)
 from pipeline.models import KnowledgeDocument
 from workspaces.context import API_AUTH, actor_of
 
@@ -21,6 +27,10 @@ class KnowledgeOut(Schema):
     body: str
     source_url: str
     updated_at: str
+    refresh_interval_hours: int | None
+    next_refresh_at: str | None
+    last_refreshed_at: str | None
+    last_refresh_error: str
 
 
 class KnowledgeListOut(Schema):
@@ -34,12 +44,22 @@ class KnowledgeIn(Schema):
     title: str = Field(max_length=300)
     body: str = Field(max_length=100_000)
     source_url: str | None = Field(default=None, max_length=1000)
+    refresh_interval_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=REFRESH_INTERVAL_HOURS_MAX,
+        description="Fetch source_url again this often; null: never.",
+    )
 
 
 class KnowledgeFilter(Schema):
     q: str | None = Field(default=None, max_length=500, description="Full-text search.")
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def _out(document: KnowledgeDocument) -> dict[str, Any]:
@@ -49,6 +69,10 @@ def _out(document: KnowledgeDocument) -> dict[str, Any]:
         "body": document.body,
         "source_url": document.source_url,
         "updated_at": document.updated_at.isoformat(),
+        "refresh_interval_hours": document.refresh_interval_hours,
+        "next_refresh_at": _iso(document.next_refresh_at),
+        "last_refreshed_at": _iso(document.last_refreshed_at),
+        "last_refresh_error": document.last_refresh_error,
     }
 
 
@@ -73,5 +97,6 @@ def knowledge_add(request: HttpRequest, payload: KnowledgeIn) -> Status[dict[str
         title=payload.title,
         body=payload.body,
         source_url=payload.source_url,
+        refresh_interval_hours=payload.refresh_interval_hours,
     )
     return Status(201, _out(document))

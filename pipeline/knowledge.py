@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +15,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from pipeline.grounding import keywords
+from pipeline.jobs import job_run
 from pipeline.language import search_terms
-from pipeline.models import KnowledgeDocument
+from pipeline.models import JobType, KnowledgeDocument
 from workspaces.errors import Conflict, DomainError
 from workspaces.models import Workspace
+
+# A refreshed document is fetched again every 1 hour to 1 year.
+REFRESH_INTERVAL_HOURS_MAX = 24 * 366
 
 
 @dataclass(frozen=True)
@@ -26,9 +33,35 @@ class KnowledgeInput:
     title: str
     body: str
     source_url: str = ""
+    refresh_interval_hours: int | None = None
+
+    @property
+    def refresh_interval(self) -> timedelta | None:
+        hours = self.refresh_interval_hours
+        return timedelta(hours=hours) if hours is not None else None
 
 
-def knowledge_input_validate(*, title: object, body: object, source_url: object) -> KnowledgeInput:
+def knowledge_content_hash(body: str) -> str:
+    """What `KnowledgeDocument.content_hash` holds: SHA-256 of the body."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def _refresh_problems(refresh_interval_hours: object, url: str) -> list[dict[str, str]]:
+    if refresh_interval_hours is None:
+        return []
+    field = "refresh_interval_hours"
+    if isinstance(refresh_interval_hours, bool) or not isinstance(refresh_interval_hours, int):
+        return [{"field": field, "message": "A whole number of hours, or null for no refresh."}]
+    if not 1 <= refresh_interval_hours <= REFRESH_INTERVAL_HOURS_MAX:
+        return [{"field": field, "message": f"From 1 to {REFRESH_INTERVAL_HOURS_MAX} hours."}]
+    if not url:
+        return [{"field": field, "message": "Refreshing needs a source_url to fetch."}]
+    return []
+
+
+def knowledge_input_validate(
+    *, title: object, body: object, source_url: object, refresh_interval_hours: object = None
+) -> KnowledgeInput:
     """A document as given by a person or a file, checked field by field."""
     problems: list[dict[str, str]] = []
     if not isinstance(title, str) or not title.strip():
@@ -45,16 +78,23 @@ def knowledge_input_validate(*, title: object, body: object, source_url: object)
             URLValidator(schemes=["http", "https"])(url)
         except ValidationError:
             problems.append({"field": "source_url", "message": "Must be an http(s) URL."})
+    problems += _refresh_problems(refresh_interval_hours, url)
     if problems:
         raise DomainError("Invalid knowledge document.", details=problems)
     assert isinstance(title, str)
     assert isinstance(body, str)
-    return KnowledgeInput(title=title.strip(), body=body.strip(), source_url=url)
+    assert refresh_interval_hours is None or isinstance(refresh_interval_hours, int)
+    return KnowledgeInput(
+        title=title.strip(),
+        body=body.strip(),
+        source_url=url,
+        refresh_interval_hours=refresh_interval_hours,
+    )
 
 
 def knowledge_file_read(path: Path) -> list[KnowledgeInput]:
-    """Documents from a JSONL file (`title`, `body`, `source_url` per line); the error names
-    the line."""
+    """Documents from a JSONL file (`title`, `body`, `source_url` and, optionally,
+    `refresh_interval_hours` per line); the error names the line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -72,12 +112,30 @@ def knowledge_file_read(path: Path) -> list[KnowledgeInput]:
         try:
             documents.append(
                 knowledge_input_validate(
-                    title=row.get("title"), body=row.get("body"), source_url=row.get("source_url")
+                    title=row.get("title"),
+                    body=row.get("body"),
+                    source_url=row.get("source_url"),
+                    refresh_interval_hours=row.get("refresh_interval_hours"),
                 )
             )
         except DomainError as exc:
             raise DomainError(f"{path}:{number}: {exc.message}", details=exc.details) from None
     return documents
+
+
+def _document_new(*, workspace: Workspace, document: KnowledgeInput) -> KnowledgeDocument:
+    """A document row as it is first stored; with an interval, its first refresh is due one
+    interval from now (its body is fresh as given)."""
+    interval = document.refresh_interval
+    return KnowledgeDocument(
+        workspace=workspace,
+        title=document.title,
+        body=document.body,
+        source_url=document.source_url,
+        content_hash=knowledge_content_hash(document.body),
+        refresh_interval=interval,
+        next_refresh_at=timezone.now() + interval if interval is not None else None,
+    )
 
 
 def knowledge_documents_load(
@@ -93,10 +151,23 @@ def knowledge_documents_load(
         if (doc.title, doc.source_url) in existing:
             continue
         existing.add((doc.title, doc.source_url))
-        created.append(
-            KnowledgeDocument.objects.create(
-                workspace=workspace, title=doc.title, body=doc.body, source_url=doc.source_url
-            )
+        document = _document_new(workspace=workspace, document=doc)
+        document.save()
+        created.append(document)
+    return created
+
+
+def knowledge_documents_import(
+    *, workspace: Workspace, documents: list[KnowledgeInput]
+) -> list[KnowledgeDocument]:
+    """`knowledge_documents_load` recorded as a knowledge-import `JobRun` (rows read, created,
+    skipped as already present)."""
+    with job_run(type=JobType.KNOWLEDGE_IMPORT, workspace=workspace) as job:
+        created = knowledge_documents_load(workspace=workspace, documents=documents)
+        job.set(
+            rows_processed=len(documents),
+            created=len(created),
+            skipped=len(documents) - len(created),
         )
     return created
 
@@ -154,10 +225,20 @@ def knowledge_search(*, workspace_id: Any, text: str, limit: int = 4) -> list[Kn
 
 
 def knowledge_document_create(
-    *, workspace: Workspace, title: object, body: object, source_url: object
+    *,
+    workspace: Workspace,
+    title: object,
+    body: object,
+    source_url: object,
+    refresh_interval_hours: object = None,
 ) -> KnowledgeDocument:
     """Add one document (the API). The same title and source twice is a conflict."""
-    document = knowledge_input_validate(title=title, body=body, source_url=source_url)
+    document = knowledge_input_validate(
+        title=title,
+        body=body,
+        source_url=source_url,
+        refresh_interval_hours=refresh_interval_hours,
+    )
     exists = KnowledgeDocument.objects.filter(
         workspace=workspace, title=document.title, source_url=document.source_url
     ).exists()
@@ -166,12 +247,9 @@ def knowledge_document_create(
             "A document with this title and source URL already exists.",
             details=[{"field": "title", "message": "Already in this workspace's knowledge."}],
         )
-    return KnowledgeDocument.objects.create(
-        workspace=workspace,
-        title=document.title,
-        body=document.body,
-        source_url=document.source_url,
-    )
+    created = _document_new(workspace=workspace, document=document)
+    created.save()
+    return created
 
 
 def knowledge_documents_list(*, workspace: Workspace) -> QuerySet[KnowledgeDocument]:

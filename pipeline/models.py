@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector
 from django.db import models
@@ -22,18 +24,54 @@ class KnowledgeDocument(models.Model):
     source_url = models.URLField(max_length=1000, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Freshness (`pipeline.refresh`): a document with a source URL and an interval is fetched
+    # again when `next_refresh_at` passes. No interval: never refreshed.
+    refresh_interval = models.DurationField(null=True, blank=True)
+    next_refresh_at = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_refresh_error = models.CharField(max_length=300, blank=True, default="")
+    refresh_failures = models.SmallIntegerField(default=0)
+    # SHA-256 of the body, so an unchanged page changes nothing.
+    content_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(refresh_interval__isnull=True)
+                | (
+                    models.Q(refresh_interval__gte=timedelta(hours=1))
+                    & ~models.Q(source_url="")
+                    & models.Q(next_refresh_at__isnull=False)
+                ),
+                name="knowledge_refresh_needs_source_and_time",
+                violation_error_message="A refresh interval must be at least 1 hour, and needs "
+                "a source URL and a next refresh time.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refresh_failures__gte=0), name="knowledge_refresh_failures_gte_0"
+            ),
+        ]
         indexes = [
             GinIndex(
                 SearchVector("title", "body", config="english"),
                 name="knowledge_fts",
             ),
+            # The refresh beat task's claim: due documents, soonest first.
+            models.Index(
+                fields=["next_refresh_at"],
+                condition=models.Q(refresh_interval__isnull=False),
+                name="knowledge_refresh_due",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def refresh_interval_hours(self) -> int | None:
+        interval = self.refresh_interval
+        return int(interval.total_seconds() // 3600) if interval is not None else None
 
 
 class Stage(models.TextChoices):
@@ -172,3 +210,69 @@ class AIInteraction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage} {self.model} {self.outcome}"
+
+
+class JobType(models.TextChoices):
+    """Every long-running background job that records a `JobRun`."""
+
+    KNOWLEDGE_IMPORT = "knowledge_import", "Knowledge import"
+    KNOWLEDGE_REFRESH = "knowledge_refresh", "Knowledge refresh"
+    LEARNING_SAMPLE_EXPORT = "learning_sample_export", "Learning-sample export"
+    TIMING_BACKFILL = "timing_backfill", "Response-timing backfill"
+    PIPELINE_RUN_PURGE = "pipeline_run_purge", "Pipeline-run purge"
+    MESSAGE_RETENTION = "message_retention", "Message retention"
+
+
+class JobRun(models.Model):
+    """One run of a background job: what, for which workspace (none: global), how it went and
+    what it counted. Status moves forward only (QUEUED → RUNNING → SUCCEEDED | FAILED, or
+    QUEUED → FAILED), through `pipeline.jobs`."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    type = models.CharField(max_length=30, choices=JobType.choices)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="job_runs"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # rows_processed and duration_ms always; job-specific counts beside them. Numbers only.
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(type__in=JobType.values), name="jobrun_type_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="jobrun_status_known",
+            ),
+            # Started when it left the queue (a job failed before starting has no start);
+            # finished exactly when it is over.
+            models.CheckConstraint(
+                condition=models.Q(
+                    status="queued", started_at__isnull=True, finished_at__isnull=True
+                )
+                | models.Q(status="running", started_at__isnull=False, finished_at__isnull=True)
+                | models.Q(status="succeeded", started_at__isnull=False, finished_at__isnull=False)
+                | models.Q(status="failed", finished_at__isnull=False),
+                name="jobrun_times_match_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at"], name="jobrun_time"),
+            models.Index(fields=["type", "status", "-created_at"], name="jobrun_type_status_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.pk} ({self.status})"

@@ -1,6 +1,7 @@
 """Retention: pipeline runs (with their artifacts) are kept for
 DRAFT_PIPELINE_RUN_RETENTION_DAYS. Drafts outlive their runs (`Draft.run` is set to null);
-AIInteraction rows hold only numbers and stay for the statistics."""
+AIInteraction rows hold only numbers and stay for the statistics. Each purge batch the beat
+task runs is recorded as a pipeline-run-purge `JobRun`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipeline.models import PipelineRun
+from pipeline.jobs import job_run
+from pipeline.models import JobType, PipelineRun
 
 
 def pipeline_runs_purge(*, batch_size: int) -> int:
@@ -26,3 +28,11 @@ def pipeline_runs_purge(*, batch_size: int) -> int:
             return 0
         PipelineRun.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+def pipeline_runs_purge_recorded(*, batch_size: int) -> int:
+    """`pipeline_runs_purge` as a pipeline-run-purge JobRun; returns how many runs went."""
+    with job_run(type=JobType.PIPELINE_RUN_PURGE) as job:
+        deleted = pipeline_runs_purge(batch_size=batch_size)
+        job.set(rows_processed=deleted, batch_size=batch_size)
+    return deleted

@@ -57,11 +57,23 @@ def run_for_message(self: Task, message_id: str) -> None:
 def purge_old_runs() -> None:
     """Delete runs older than DRAFT_PIPELINE_RUN_RETENTION_DAYS, one batch per task; a full
     batch means there may be more, so the task queues itself again."""
-    from pipeline.retention import pipeline_runs_purge
+    from pipeline.retention import pipeline_runs_purge_recorded
 
-    deleted = pipeline_runs_purge(batch_size=PURGE_BATCH_SIZE)
+    deleted = pipeline_runs_purge_recorded(batch_size=PURGE_BATCH_SIZE)
     if deleted >= PURGE_BATCH_SIZE:
         transaction.on_commit(purge_old_runs.delay)
+
+
+@shared_task(name="pipeline.refresh_due_knowledge", ignore_result=True)
+def refresh_due_knowledge() -> None:
+    """Beat, every few minutes: refresh one batch of knowledge documents whose refresh is due
+    (see pipeline.knowledge_refresh); a full batch means there may be more, so the task queues
+    itself again."""
+    from pipeline.knowledge_refresh import REFRESH_BATCH_SIZE, knowledge_refresh_due
+
+    batch = knowledge_refresh_due(batch_size=REFRESH_BATCH_SIZE)
+    if batch.claimed >= REFRESH_BATCH_SIZE:
+        transaction.on_commit(refresh_due_knowledge.delay)
 
 
 @shared_task(name="pipeline.resume_stale_runs", ignore_result=True)

@@ -22,7 +22,17 @@ def test_list_returns_the_workspace_documents(api, tenant):
         "Contact",
     ]
     first = body["items"][0]
-    assert set(first) == {"id", "title", "body", "source_url", "updated_at"}
+    assert set(first) == {
+        "id",
+        "title",
+        "body",
+        "source_url",
+        "updated_at",
+        "refresh_interval_hours",
+        "next_refresh_at",
+        "last_refreshed_at",
+        "last_refresh_error",
+    }
     assert first["source_url"] == "https://acmesolar.example/batteries"
 
 

@@ -602,3 +602,12 @@ def test_response_bodies_are_json(client, tenant):
 
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content)["duplicate"] is False
+
+
+def test_a_new_message_reopens_a_closed_conversation(client, tenant):
+    first = post_signed(client, tenant.email_channel, payload(message={"external_id": "m-r1"}))
+    assert first.status_code == 202
+    Conversation.objects.update(status=Conversation.Status.CLOSED)
+    second = post_signed(client, tenant.email_channel, payload(message={"external_id": "m-r2"}))
+    assert second.status_code == 202
+    assert list(Conversation.objects.values_list("status", flat=True)) == ["open"]

@@ -48,6 +48,7 @@ class SettingsOut(Schema):
     lead_context_bundle_enabled: bool
     meeting_booking_gate_enabled: bool
     reply_guidelines: str
+    message_retention_days: int | None
 
 
 class SettingsPatch(Schema):
@@ -65,6 +66,8 @@ class SettingsPatch(Schema):
     lead_context_bundle_enabled: bool | None = None
     meeting_booking_gate_enabled: bool | None = None
     reply_guidelines: str | None = None
+    # Explicit null turns retention off.
+    message_retention_days: int | None = None
 
 
 def _settings_out(ws_settings: WorkspaceSettings) -> dict[str, Any]:

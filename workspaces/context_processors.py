@@ -11,7 +11,13 @@ from workspaces.access import workspaces_for
 from workspaces.context import SESSION_WORKSPACE_KEY
 from workspaces.models import Workspace
 
-SECTIONS = {"queue": "queue", "draft-detail": "queue", "proposals": "proposals", "timing": "timing"}
+SECTIONS = {
+    "queue": "queue",
+    "draft-detail": "queue",
+    "proposals": "proposals",
+    "timing": "timing",
+    "knowledge": "knowledge",
+}
 
 
 def request_nav_counts(request: HttpRequest, workspace: Workspace) -> NavCounts:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from pipeline.models import AIInteraction, Stage
+from pipeline.models import AIInteraction, JobRun, JobType, Stage
 from workspaces.errors import DomainError
 from workspaces.models import ReasoningEffort, Workspace, WorkspaceSettings
 from workspaces.ops import FEED_SOURCES
@@ -41,6 +41,12 @@ class KnobsForm(forms.Form):
         label="Max iterations",
         choices=[(n, str(n)) for n in (1, 2, 3)],
         coerce=int,
+        show_hidden_initial=True,
+    )
+    message_retention_days = forms.IntegerField(
+        label="Message retention (days)",
+        required=False,
+        help_text="Empty: message bodies are kept.",
         show_hidden_initial=True,
     )
 
@@ -90,3 +96,8 @@ class FeedFilterForm(forms.Form):
     source = forms.ChoiceField(
         choices=[("", "Calls and artifacts"), *FEED_SOURCES.items()], required=False
     )
+
+
+class JobFilterForm(forms.Form):
+    type = forms.ChoiceField(choices=[("", "Any job"), *JobType.choices], required=False)
+    status = forms.ChoiceField(choices=[("", "Any status"), *JobRun.Status.choices], required=False)

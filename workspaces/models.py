@@ -59,6 +59,12 @@ class WorkspaceSettings(models.Model):
     reply_guidelines = models.TextField(
         blank=True, default="", help_text="House style the drafts follow (tone, sign-off)."
     )
+    message_retention_days = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text="Erase message bodies of closed conversations after this many days "
+        "(empty: keep them).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -92,6 +98,11 @@ class WorkspaceSettings(models.Model):
                 name="settings_reasoning_effort_known",
                 violation_error_message="Reasoning effort must be low, medium or high.",
             ),
+            models.CheckConstraint(
+                condition=Q(message_retention_days__isnull=True) | Q(message_retention_days__gte=1),
+                name="settings_message_retention_at_least_1_day",
+                violation_error_message="Message retention must be at least 1 day (or empty).",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -105,6 +116,7 @@ SETTINGS_CONSTRAINT_FIELDS: dict[str, tuple[str, ...]] = {
     "settings_delay_min_le_max": ("auto_send_delay_max_seconds", "auto_send_delay_min_seconds"),
     "settings_revision_iterations_1_to_3": ("revision_max_iterations",),
     "settings_reasoning_effort_known": ("revision_reasoning_effort",),
+    "settings_message_retention_at_least_1_day": ("message_retention_days",),
 }
 
 # Knobs that only a true super-admin (is_superuser) may change.
@@ -130,6 +142,7 @@ KNOBS: tuple[str, ...] = (
     "lead_context_bundle_enabled",
     "meeting_booking_gate_enabled",
     "reply_guidelines",
+    "message_retention_days",
 )
 
 

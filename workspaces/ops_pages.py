@@ -14,9 +14,10 @@ from django.utils.safestring import SafeString
 
 from autosend.kill_switches import kill_switches
 from config.charts import Bar, Series, histogram, line_chart
+from pipeline.jobs import job_runs
 from pipeline.models import Stage
 from workspaces.analytics_db import analytics_db
-from workspaces.forms import FeedFilterForm, KnobsForm
+from workspaces.forms import FeedFilterForm, JobFilterForm, KnobsForm
 from workspaces.models import REVISION_KNOBS, Workspace
 from workspaces.ops import (
     WINDOWS,
@@ -41,6 +42,8 @@ from workspaces.ops_quality import (
 WORKSPACES_PER_PAGE = 50
 HISTORY_PER_PAGE = 25
 FEED_PER_PAGE = 50
+JOBS_PER_PAGE = 50
+JOB_COLUMN_METRICS = frozenset({"rows_processed", "duration_ms"})
 STAGE_LABELS = dict(Stage.choices)
 
 
@@ -207,4 +210,25 @@ def ops_quality_context(*, now: datetime | None = None) -> dict[str, Any]:
         "thresholds": [(ws, suggestions.get(ws.pk)) for ws in workspaces],
         "min_drafts": MIN_DRAFTS_FOR_SUGGESTION,
         "target": TARGET_APPROVED_UNCHANGED,
+    }
+
+
+def ops_jobs_context(params: QueryDict) -> dict[str, Any]:
+    """Background job runs, newest first; an unknown filter value is ignored (and said so)."""
+    form = JobFilterForm(params)
+    filters = form.cleaned_data if form.is_valid() else {}
+    runs = job_runs(type=filters.get("type", ""), status=filters.get("status", ""))
+    page = Paginator(runs, JOBS_PER_PAGE).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    return {
+        "ops_section": "jobs",
+        "form": form,
+        "runs": page,
+        # Each run with its job-specific counts by name (rows and duration have columns).
+        "rows": [
+            (run, sorted((k, v) for k, v in run.metrics.items() if k not in JOB_COLUMN_METRICS))
+            for run in page
+        ],
+        "query": query.urlencode(),
     }

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
-from pipeline.knowledge import KnowledgeInput, knowledge_documents_load, knowledge_file_read
+from pipeline.knowledge import KnowledgeInput, knowledge_documents_import, knowledge_file_read
 from workspaces.models import ApiToken, Channel, Lead, Role, Workspace
 from workspaces.services import (
     api_token_create,
@@ -110,7 +110,7 @@ def workspace_provision(
             if not any(channel.kind == kind for channel in channels):
                 channels.append(channel_create(workspace=workspace, kind=kind))
         if knowledge:
-            knowledge_documents_load(workspace=workspace, documents=knowledge)
+            knowledge_documents_import(workspace=workspace, documents=knowledge)
         knobs: dict[str, Any] = {}
         if auto_send:
             knobs["auto_send_enabled"] = True

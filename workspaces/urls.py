@@ -8,6 +8,7 @@ urlpatterns = [
     path("ops/", views.ops_overview, name="ops"),
     path("ops/feed/", views.ops_feed, name="ops-feed"),
     path("ops/quality/", views.ops_quality, name="ops-quality"),
+    path("ops/jobs/", views.ops_jobs, name="ops-jobs"),
     path("ops/workspaces/<uuid:workspace_id>/", views.ops_workspace, name="ops-workspace"),
     path(
         "ops/workspaces/<uuid:workspace_id>/knobs/",

@@ -26,6 +26,7 @@ from workspaces.models import SettingsChange, Workspace
 from workspaces.ops_pages import (
     knob_display,
     ops_feed_context,
+    ops_jobs_context,
     ops_overview_context,
     ops_quality_context,
     ops_workspace_context,
@@ -180,3 +181,8 @@ def ops_feed(request: HttpRequest) -> HttpResponse:
 @superadmin_required
 def ops_quality(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/quality.html", ops_quality_context())
+
+
+@superadmin_required
+def ops_jobs(request: HttpRequest) -> HttpResponse:
+    return render(request, "ops/jobs.html", ops_jobs_context(request.GET))

@@ -62,6 +62,7 @@ try:
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
     AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
     DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)
+    KNOWLEDGE_FETCH_ALLOW_PRIVATE_HOSTS = env_bool("KNOWLEDGE_FETCH_ALLOW_PRIVATE_HOSTS", False)
     LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 except ConfigError as exc:
@@ -238,6 +239,17 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "pipeline-resume-stale-runs": {
         "task": "pipeline.resume_stale_runs",
         "schedule": timedelta(minutes=5),
+    },
+    # Knowledge documents whose refresh is due, one bounded batch per tick.
+    "pipeline-refresh-due-knowledge": {
+        "task": "pipeline.refresh_due_knowledge",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
+    # Erase message bodies past each workspace's retention (off unless a workspace sets it).
+    "drafts-apply-message-retention": {
+        "task": "drafts.apply_message_retention",
+        "schedule": timedelta(days=1),
     },
 }
 

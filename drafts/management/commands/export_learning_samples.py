@@ -15,6 +15,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from drafts.models import LearningSample
 from drafts.selectors import learning_sample_json, learning_samples_iter
+from pipeline.jobs import job_run
+from pipeline.models import JobType
 from workspaces.models import Workspace
 
 BAR_WIDTH = 30
@@ -78,7 +80,10 @@ class Command(BaseCommand):
         progress = Progress(sys.stderr, matching.count())
         path = options["output"]
         sink: Any = open(path, "w", encoding="utf-8") if path else nullcontext(self.stdout)  # noqa: SIM115
-        with sink as output:
+        with (
+            job_run(type=JobType.LEARNING_SAMPLE_EXPORT, workspace=workspace) as job,
+            sink as output,
+        ):
             try:
                 for sample in learning_samples_iter(workspace=workspace, since=since, until=until):
                     line = json.dumps(learning_sample_json(sample), ensure_ascii=False)
@@ -86,6 +91,7 @@ class Command(BaseCommand):
                     progress.step()
             finally:
                 progress.finish()
+                job.set(rows_processed=progress.done)
         if path:
             self.stderr.write(f"Wrote {progress.done} samples to {path}.")
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pipeline.jobs import job_run
+from pipeline.models import JobType
 from timing.processor import (
     BACKFILL_BATCH_SIZE,
     message_total,
@@ -68,7 +70,13 @@ class Command(BaseCommand):
             raise CommandError("Response timing needs PostgreSQL; DATABASE_URL is not PostgreSQL.")
         started = time.monotonic()
         progress = ProgressBar(self, message_total())
-        result = response_timing_backfill(batch_size=batch_size, on_batch=progress.advance)
+        with job_run(type=JobType.TIMING_BACKFILL) as job:
+            result = response_timing_backfill(batch_size=batch_size, on_batch=progress.advance)
+            job.set(
+                rows_processed=result.messages,
+                batches=result.batches,
+                events_written=result.events_written,
+            )
         progress.close()
         self.stdout.write(
             f"Backfilled response timing: {result.messages:,} messages in {result.batches} "
