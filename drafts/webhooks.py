@@ -13,6 +13,7 @@ from django.http import HttpRequest, JsonResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
+from config.db import POSTGRESQL_REQUIRED, is_postgresql
 from drafts import ingest
 from drafts.webhook_schema import WebhookPayload, payload_error_details
 
@@ -59,6 +60,9 @@ def inbound_webhook(request: HttpRequest, channel_key: str) -> JsonResponse:
         response = _error(405, "Use POST.")
         response["Allow"] = "POST"
         return response
+    if not is_postgresql():
+        # Storing a message is one PostgreSQL statement (drafts/ingest.py).
+        return _error(503, POSTGRESQL_REQUIRED)
     channel = ingest.webhook_channel_get(key=channel_key)
     if channel is None:
         return _error(404, "Unknown channel.")

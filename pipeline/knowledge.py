@@ -13,10 +13,10 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.db import is_postgresql
 from pipeline.grounding import keywords
 from pipeline.jobs import job_run
 from pipeline.language import search_terms
@@ -200,7 +200,7 @@ def knowledge_search(*, workspace_id: Any, text: str, limit: int = 4) -> list[Kn
     if not terms:
         return []
     documents = KnowledgeDocument.objects.filter(workspace_id=workspace_id)
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         query = SearchQuery(" or ".join(terms), search_type="websearch", config="english")
         rows = (
             documents.annotate(

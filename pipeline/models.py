@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector
 from django.db import models
 
 from config.ids import uuid7
@@ -52,11 +50,10 @@ class KnowledgeDocument(models.Model):
                 condition=models.Q(refresh_failures__gte=0), name="knowledge_refresh_failures_gte_0"
             ),
         ]
+        # Full-text search uses the GIN index `knowledge_fts` on
+        # SearchVector("title", "body", config="english"), created in migration 0001 on
+        # PostgreSQL only (see config/migration_ops.py).
         indexes = [
-            GinIndex(
-                SearchVector("title", "body", config="english"),
-                name="knowledge_fts",
-            ),
             # The refresh beat task's claim: due documents, soonest first.
             models.Index(
                 fields=["next_refresh_at"],

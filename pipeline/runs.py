@@ -16,6 +16,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.db import is_postgresql
 from drafts.models import Message
 from pipeline.models import PipelineRun
 
@@ -113,7 +114,7 @@ def run_lock(message_id: uuid.UUID) -> Iterator[bool]:
     dies releases it and a later delivery can resume the run. Without PostgreSQL (the
     embedded single-process fallback) there is no one to race with.
     """
-    if connection.vendor != "postgresql":
+    if not is_postgresql():
         yield True
         return
     key = _lock_key(message_id)

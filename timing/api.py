@@ -10,8 +10,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 
+from config.db import POSTGRESQL_REQUIRED, is_postgresql
 from timing.selectors import timing_summary, timing_window
+from workspaces.analytics_db import analytics_db
 from workspaces.context import API_AUTH, actor_of
+from workspaces.errors import DomainError
 
 router = Router(tags=["timing"], auth=API_AUTH)
 
@@ -48,6 +51,8 @@ def timing_summary_get(
     """Setter and AI response times (count, p50, p90 in ms) for inbound messages that opened
     a burst, sent in [since, until). Defaults: the 30 days up to now. `channel` narrows to
     one of the workspace's channels."""
+    if not is_postgresql(analytics_db()):
+        raise DomainError(POSTGRESQL_REQUIRED, status=503)
     end = _aware(until) or timezone.now()
     start = _aware(since) or end - DEFAULT_WINDOW
     window = timing_window(

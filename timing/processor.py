@@ -32,6 +32,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from autosend.models import ScheduledSend
+from config.db import is_postgresql
 from drafts.models import Message
 from timing.models import ResponseTimingEvent, TimingWatermark
 
@@ -161,10 +162,6 @@ def _threads_upsert(message_filter: str, params: dict[str, Any]) -> tuple[int, i
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def timing_supported() -> bool:
-    return connection.vendor == "postgresql"
-
-
 @dataclass(frozen=True)
 class ProcessResult:
     batches: int = 0
@@ -244,7 +241,7 @@ def response_timing_process(
     """One beat tick: at most `max_batches` batches of `batch_size` messages past the
     watermark, each in its own transaction (progress survives a crash), then a refresh of
     sends that finished after their event was written."""
-    if not timing_supported():
+    if not is_postgresql():
         return ProcessResult()
     cutoff = (now or timezone.now()) - settle
     batches = messages = written = 0
@@ -319,7 +316,7 @@ def response_timing_backfill(
     """Recompute every thread once, whole leads of about `batch_size` messages per statement,
     then raise the watermark to where this history ended so beat carries on from there.
     `on_batch(messages)` hears how many messages each batch read (for a progress bar)."""
-    if not timing_supported():
+    if not is_postgresql():
         return BackfillResult(0, 0, 0)
     mark = (
         Message.objects.filter(received_at__lte=timezone.now() - settle)

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from config.charts import Bar, Series, histogram, line_chart
+from config.db import is_postgresql
 from timing import selectors
 from timing.formatting import duration_unit
-from timing.processor import timing_supported
 from workspaces.analytics_db import analytics_db
 from workspaces.context import session_actor
 from workspaces.models import Channel, Workspace, WorkspaceSettings
@@ -205,7 +205,7 @@ def timing_page(request: HttpRequest) -> HttpResponse:
     actor = session_actor(request)
     if actor is None:
         return render(request, "timing/page.html", {"actor": None})
-    if not timing_supported():
+    if not is_postgresql():
         return render(request, "timing/page.html", {"actor": actor, "unsupported": True})
     channels = list(
         selectors.analytics_channels().filter(workspace=actor.workspace).order_by("kind", "name")

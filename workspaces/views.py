@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from config.db import POSTGRESQL_REQUIRED, is_postgresql
 from workspaces.access import is_true_superadmin, resolve_workspace
+from workspaces.analytics_db import analytics_db
 from workspaces.context import SESSION_WORKSPACE_KEY
 from workspaces.errors import DomainError
 from workspaces.forms import KnobsForm, ToggleForm
@@ -100,7 +102,24 @@ def superadmin_required[**P](
     return wrapper
 
 
+def analytics_postgresql_required[**P](
+    view: Callable[Concatenate[HttpRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """The figures pages use PostgreSQL aggregates (percentiles); elsewhere they say so."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if not is_postgresql(analytics_db()):
+            return render(
+                request, "ops/needs_postgresql.html", {"message": POSTGRESQL_REQUIRED}, status=503
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @superadmin_required
+@analytics_postgresql_required
 def ops_overview(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/overview.html", ops_overview_context(page=request.GET.get("page")))
 
@@ -115,6 +134,7 @@ def _workspace_page(
 
 
 @superadmin_required
+@analytics_postgresql_required
 def ops_workspace(request: HttpRequest, workspace_id: UUID) -> HttpResponse:
     return _workspace_page(request, get_object_or_404(Workspace, pk=workspace_id))
 
@@ -174,11 +194,13 @@ def _changed_message(workspace: Workspace, rows: list[SettingsChange]) -> str:
 
 
 @superadmin_required
+@analytics_postgresql_required
 def ops_feed(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/feed.html", ops_feed_context(request.GET))
 
 
 @superadmin_required
+@analytics_postgresql_required
 def ops_quality(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/quality.html", ops_quality_context())
 

@@ -127,8 +127,15 @@ class Migration(migrations.Migration):
             model_name='aiinteraction',
             index=models.Index(fields=['workspace', 'stage', '-created_at'], name='ai_ws_stage_time'),
         ),
-        config.migration_ops.PostgresOnlyAddIndex(
-            model_name='knowledgedocument',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.search.SearchVector('title', 'body', config='english'), name='knowledge_fts'),
+        # The full-text index, on PostgreSQL only and outside the model state (see
+        # config/migration_ops.py). Its expression is the one pipeline.knowledge searches with:
+        # SearchVector("title", "body", config="english").
+        config.migration_ops.PostgresOnlyRunSQL(
+            sql=(
+                "CREATE INDEX IF NOT EXISTS knowledge_fts ON pipeline_knowledgedocument USING gin "
+                "(to_tsvector('english'::regconfig, (((COALESCE(title, ''::character varying))::text"
+                " || ' '::text) || COALESCE(body, ''::text))))"
+            ),
+            reverse_sql="DROP INDEX IF EXISTS knowledge_fts",
         ),
     ]

@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 from django.utils import timezone
 
+from config.db import is_postgresql
 from drafts.ingest import ReceivedWebhook, webhook_event_ingest
 from drafts.webhook_schema import WebhookPayload
 from workspaces.models import Channel, Workspace
@@ -102,7 +102,7 @@ class Command(BaseCommand):
     help = "Ingest a few sample inbound messages into Demo Co (run seed_demo first)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if connection.vendor != "postgresql":
+        if not is_postgresql():
             self.stdout.write("Demo messages skipped: ingestion needs PostgreSQL.")
             return
         workspace = Workspace.objects.filter(slug="demo").first()

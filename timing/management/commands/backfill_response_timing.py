@@ -7,13 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from config.db import is_postgresql
 from pipeline.jobs import job_run
 from pipeline.models import JobType
 from timing.processor import (
     BACKFILL_BATCH_SIZE,
     message_total,
     response_timing_backfill,
-    timing_supported,
 )
 
 
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         batch_size = options["batch_size"]
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        if not timing_supported():
+        if not is_postgresql():
             raise CommandError("Response timing needs PostgreSQL; DATABASE_URL is not PostgreSQL.")
         started = time.monotonic()
         progress = ProgressBar(self, message_total())
