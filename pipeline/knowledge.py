@@ -10,9 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -187,6 +188,23 @@ class KnowledgeHit:
 
 KNOWLEDGE_SEARCH_VECTOR = SearchVector("title", "body", config="english")
 
+# The search exactly as the ORM writes it with KNOWLEDGE_SEARCH_VECTOR (the expression the GIN
+# index `knowledge_fts` is built on; tests/test_knowledge_search.py checks they match), kept
+# as SQL because it runs for every message and building it through the ORM cost more than
+# running it.
+KNOWLEDGE_SEARCH_SQL = """
+SELECT "pipeline_knowledgedocument"."id", "pipeline_knowledgedocument"."title",
+       "pipeline_knowledgedocument"."body", "pipeline_knowledgedocument"."source_url",
+       ts_rank(to_tsvector('english'::regconfig, COALESCE("pipeline_knowledgedocument"."title", '') || ' ' || COALESCE("pipeline_knowledgedocument"."body", '')),
+               websearch_to_tsquery('english'::regconfig, %(query)s))
+FROM "pipeline_knowledgedocument"
+WHERE "pipeline_knowledgedocument"."workspace_id" = %(workspace_id)s
+  AND to_tsvector('english'::regconfig, COALESCE("pipeline_knowledgedocument"."title", '') || ' ' || COALESCE("pipeline_knowledgedocument"."body", ''))
+      @@ websearch_to_tsquery('english'::regconfig, %(query)s)
+ORDER BY 5 DESC, 2 ASC
+LIMIT %(limit)s
+"""  # noqa: E501
+
 
 def knowledge_search(*, workspace_id: Any, text: str, limit: int = 4) -> list[KnowledgeHit]:
     """The workspace's documents that best match `text`, best first.
@@ -201,15 +219,13 @@ def knowledge_search(*, workspace_id: Any, text: str, limit: int = 4) -> list[Kn
         return []
     documents = KnowledgeDocument.objects.filter(workspace_id=workspace_id)
     if is_postgresql():
-        query = SearchQuery(" or ".join(terms), search_type="websearch", config="english")
-        rows = (
-            documents.annotate(
-                search=KNOWLEDGE_SEARCH_VECTOR, rank=SearchRank(KNOWLEDGE_SEARCH_VECTOR, query)
+        query = " or ".join(terms)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                KNOWLEDGE_SEARCH_SQL,
+                {"query": query, "workspace_id": workspace_id, "limit": limit},
             )
-            .filter(search=query)
-            .order_by("-rank", "title")
-            .values_list("id", "title", "body", "source_url", "rank")[:limit]
-        )
+            rows = cursor.fetchall()
         return [
             KnowledgeHit(str(pk), title, body, url, round(float(rank), 4))
             for pk, title, body, url, rank in rows

@@ -79,13 +79,16 @@ def _message_load(message_id: uuid.UUID) -> Any:
     run_status = PipelineRun.objects.filter(
         trigger_message_id=OuterRef("pk"), channel_id=OuterRef("channel_id")
     ).values("status")[:1]
+    # A pk lookup finds at most one row: no `.first()`, whose ORDER BY only costs compile
+    # time on the hottest query of the run.
+    rows = (
+        Message.objects.select_related("lead", "channel", "workspace__settings")
+        .annotate(run_status=Subquery(run_status))
+        .filter(pk=message_id, direction=Message.Direction.INBOUND)
+        .order_by()[:1]
+    )
     try:
-        return (
-            Message.objects.select_related("lead", "channel", "workspace__settings")
-            .annotate(run_status=Subquery(run_status))
-            .filter(pk=message_id, direction=Message.Direction.INBOUND)
-            .first()
-        )
+        return next(iter(rows), None)
     except ValidationError:
         return None
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from pipeline.knowledge import (
+    KNOWLEDGE_SEARCH_SQL,
     KNOWLEDGE_SEARCH_VECTOR,
     knowledge_documents_load,
     knowledge_file_read,
@@ -77,3 +78,18 @@ def test_the_query_can_use_the_gin_index(loaded):
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = queryset.explain()
     assert "knowledge_fts" in plan
+
+
+def test_the_search_sql_uses_the_indexed_expression():
+    """knowledge_search runs hand-written SQL: its document vector must be exactly the
+    ORM expression the GIN index is built on, in the filter and in the rank."""
+    sql, params = (
+        KnowledgeDocument.objects.annotate(search=KNOWLEDGE_SEARCH_VECTOR)
+        .values("search")
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        composed = cursor.mogrify(sql, params)
+    vector = composed.removeprefix("SELECT ").split(' AS "search"')[0]
+    assert vector.startswith("to_tsvector('english'::regconfig, ")
+    assert KNOWLEDGE_SEARCH_SQL.count(vector) == 2
