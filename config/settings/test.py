@@ -14,7 +14,8 @@ DATABASES: dict[str, Any] = {  # type: ignore[no-redef]
     "default": parse_database_url("DATABASE_URL", env_str("DATABASE_URL", DEFAULT_POSTGRES_URL))
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
-_redis = env_str("REDIS_URL", DEFAULT_REDIS_URL)
+# Redis database 15 by default, so a `make run` worker on database 0 never takes a test's tasks.
+_redis = env_str("REDIS_URL", DEFAULT_REDIS_URL.rsplit("/", 1)[0] + "/15")
 CELERY_BROKER_URL = _redis
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     **CELERY_BROKER_TRANSPORT_OPTIONS,
