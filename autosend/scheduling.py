@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,10 +13,13 @@ from django.utils import timezone
 
 from autosend.models import ScheduledSend
 from autosend.send_states import scheduled_send_transition
+from config.tasks import task_publish
 from drafts.draft_states import draft_transition
 from drafts.models import Draft
 
 S = ScheduledSend.Status
+
+logger = logging.getLogger(__name__)
 
 
 def chosen_delay_seconds(message_id: Any, min_seconds: int, max_seconds: int) -> int:
@@ -142,8 +146,8 @@ def draft_send_approved(*, draft: Draft, user: User, text: str) -> ScheduledSend
             transaction.set_rollback(True)
             return None
         send_id = str(send.pk)
-        # robust: a broker outage must not fail the approval; the beat delivers within 5 s.
-        transaction.on_commit(lambda: _enqueue_send_now(send_id), robust=True)
+        # A broker outage must not fail the approval: the beat delivers within 5 s.
+        transaction.on_commit(lambda: _enqueue_send_now(send_id))
     send.refresh_from_db()
     return send
 
@@ -151,4 +155,10 @@ def draft_send_approved(*, draft: Draft, user: User, text: str) -> ScheduledSend
 def _enqueue_send_now(scheduled_send_id: str) -> None:
     from autosend.tasks import send_now
 
-    send_now.delay(scheduled_send_id)
+    task_publish(
+        send_now,
+        scheduled_send_id,
+        log=logger,
+        failed="autosend: send_now enqueue failed; the delivery beat will send it",
+        scheduled_send_id=scheduled_send_id,
+    )

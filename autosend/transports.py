@@ -9,20 +9,18 @@ webhook id are derived from it, so a receiver can drop a duplicate.
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import smtplib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMessage
-from standardwebhooks.webhooks import Webhook
 
+from config.signed_webhooks import signed_post
 from workspaces.models import Channel, Transport
 
 logger = logging.getLogger(__name__)
@@ -184,46 +182,27 @@ class WebhookTransport:
     def send(
         self, channel: Channel, payload: OutboundPayload, idempotency_key: str
     ) -> TransportResult:
-        url = urlsplit(channel.outbound_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise NotSent("the channel has no valid outbound URL")
         if not channel.outbound_secret:
             raise NotSent("the channel has no outbound secret")
         now = datetime.now(UTC)
-        body = webhook_body(payload, now)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Replydesk-Outbound/1",
-            "webhook-id": idempotency_key,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(channel.outbound_secret).sign(
-                msg_id=idempotency_key, timestamp=now, data=body
-            ),
-        }
-        timeout = settings.AUTO_SEND_WEBHOOK_TIMEOUT_SECONDS
-        connection_class = (
-            http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        result = signed_post(
+            url=channel.outbound_url,
+            secret=channel.outbound_secret,
+            msg_id=idempotency_key,
+            body=webhook_body(payload, now),
+            timeout=settings.AUTO_SEND_WEBHOOK_TIMEOUT_SECONDS,
+            user_agent="Replydesk-Outbound/1",
+            now=now,
         )
-        conn = connection_class(url.hostname, url.port, timeout=timeout)
-        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-        try:
-            # Connecting (and the TLS handshake) sends nothing: a failure there is NotSent.
-            try:
-                conn.connect()
-            except OSError as exc:
-                raise NotSent(f"could not connect ({type(exc).__name__})") from exc
-            try:
-                conn.request("POST", path, body=body.encode("utf-8"), headers=headers)
-                response = conn.getresponse()
-                status = response.status
-                answer = response.read(64 * 1024)
-            except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                raise OutcomeUnknown(f"no answer from the receiver ({type(exc).__name__})") from exc
-        finally:
-            conn.close()
-        if not 200 <= status < 300:
-            raise NotSent(f"the receiver answered HTTP {status}")
-        return TransportResult(transport_message_id=_receiver_id(answer) or idempotency_key)
+        if result.failure == "url":
+            raise NotSent("the channel has no valid outbound URL")
+        if result.failure == "connect":
+            raise NotSent(f"could not connect ({result.error_type})")
+        if result.failure == "answer":
+            raise OutcomeUnknown(f"no answer from the receiver ({result.error_type})")
+        if not result.ok:
+            raise NotSent(f"the receiver answered HTTP {result.status}")
+        return TransportResult(transport_message_id=_receiver_id(result.body) or idempotency_key)
 
 
 def _receiver_id(answer: bytes) -> str:

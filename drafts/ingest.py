@@ -27,6 +27,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from autosend.delivery import human_reply_record
 from config.ids import uuid7
+from config.tasks import task_publish
 from drafts.models import InboundEvent, Message
 from drafts.webhook_schema import OUTBOUND, WebhookPayload, printable
 from workspaces.models import Channel, Membership
@@ -182,15 +183,13 @@ def pipeline_enqueue(*, message_id: str) -> bool:
     message: the error is logged (ids only) and the sweeper publishes it later."""
     from pipeline.tasks import run_for_message
 
-    try:
-        run_for_message.delay(message_id)
-    except Exception as exc:  # kombu, redis and socket errors alike; the sweeper retries
-        logger.warning(
-            "pipeline enqueue failed; the sweeper will retry",
-            extra={"message_id": message_id, "error": type(exc).__name__},
-        )
-        return False
-    return True
+    return task_publish(
+        run_for_message,
+        message_id,
+        log=logger,
+        failed="pipeline enqueue failed; the sweeper will retry",
+        message_id=message_id,
+    )
 
 
 # --- The sweeper --------------------------------------------------------------------------

@@ -22,7 +22,6 @@ Transitions (compare-and-swap, in `webhook_delivery_transition` only):
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import time
@@ -30,14 +29,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from standardwebhooks.webhooks import Webhook
 
+from config.signed_webhooks import signed_post
+from config.tasks import task_publish
 from workspaces.models import Lead, OutboundWebhook, WebhookDelivery, WebhookEvent, Workspace
 from workspaces.services import new_webhook_secret
 
@@ -177,13 +176,13 @@ def webhook_deliveries_enqueue(*, delivery_ids: list[str]) -> None:
     from workspaces.tasks import deliver_webhook
 
     for delivery_id in delivery_ids:
-        try:
-            deliver_webhook.delay(delivery_id)
-        except Exception as exc:
-            logger.warning(
-                "webhooks_out: enqueue failed; the beat will deliver",
-                extra={"delivery_id": delivery_id, "error": type(exc).__name__},
-            )
+        task_publish(
+            deliver_webhook,
+            delivery_id,
+            log=logger,
+            failed="webhooks_out: enqueue failed; the beat will deliver",
+            delivery_id=delivery_id,
+        )
 
 
 # --- Delivering -----------------------------------------------------------------------------
@@ -206,32 +205,20 @@ def webhook_body(payload: dict[str, Any]) -> str:
 def webhook_post(*, url: str, secret: str, msg_id: str, body: str, timeout: float) -> Answer:
     """POST `body` signed per Standard Webhooks. Any failure is an `Answer` with its reason
     (ours, never the receiver's text), never an exception."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return Answer(None, "the webhook URL is not http(s)")
-    now = datetime.now(UTC)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Replydesk-Webhooks/1",
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id=msg_id, timestamp=now, data=body),
-    }
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    result = signed_post(
+        url=url,
+        secret=secret,
+        msg_id=msg_id,
+        body=body,
+        timeout=timeout,
+        user_agent="Replydesk-Webhooks/1",
+        answer_limit=ANSWER_LIMIT,
     )
-    conn = connection_class(parts.hostname, parts.port, timeout=timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        conn.request("POST", path, body=body.encode("utf-8"), headers=headers)
-        response = conn.getresponse()
-        response.read(ANSWER_LIMIT)
-        status = response.status
-    except Exception as exc:  # refused, timed out, reset, TLS, a soft time limit
-        return Answer(None, f"no answer from the receiver ({type(exc).__name__})")
-    finally:
-        conn.close()
-    return Answer(status, "" if 200 <= status < 300 else f"the receiver answered HTTP {status}")
+    if result.failure == "url":
+        return Answer(None, "the webhook URL is not http(s)")
+    if result.failure is not None:
+        return Answer(None, f"no answer from the receiver ({result.error_type})")
+    return Answer(result.status, "" if result.ok else f"the receiver answered HTTP {result.status}")
 
 
 def webhook_delivery_attempt(*, delivery_id: Any, now: datetime | None = None) -> str:
