@@ -32,6 +32,7 @@ from autosend.transports import (
 )
 from drafts.draft_states import draft_transition, drafts_supersede_in_conversation
 from drafts.models import Conversation, Draft, Message, Notification
+from drafts.notifications import notification_create
 
 logger = logging.getLogger(__name__)
 
@@ -333,13 +334,13 @@ def _outbound_message_record(
 
 def _notify(*, send: ScheduledSend, kind: str, title: str) -> None:
     """One notification per draft and kind (a database constraint); shown again if read."""
-    note, created = Notification.objects.get_or_create(
+    notification_create(
+        workspace_id=send.workspace_id,
         kind=kind,
+        title=title,
         draft_id=send.draft_id,
-        defaults={"workspace_id": send.workspace_id, "title": title},
+        resurface=True,
     )
-    if not created and note.read_at is not None:
-        Notification.objects.filter(pk=note.pk).update(read_at=None)
 
 
 # --- Sweeps ---------------------------------------------------------------------------------

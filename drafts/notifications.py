@@ -16,9 +16,15 @@ def notification_create(
     draft_id: Any = None,
     message_id: Any = None,
     user_id: Any = None,
+    resurface: bool = False,
 ) -> None:
     """Add a notification unless the same kind already exists for the same draft (or, with
-    no draft, the same message). Titles name what happened, never message text."""
+    no draft, the same message). Titles name what happened, never message text. With
+    `resurface`, an existing one that was read is shown again (it happened again)."""
+    if resurface and draft_id is not None:
+        Notification.objects.filter(kind=kind, draft_id=draft_id, read_at__isnull=False).update(
+            read_at=None
+        )
     Notification.objects.bulk_create(
         [
             Notification(
