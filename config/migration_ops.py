@@ -13,20 +13,6 @@ from typing import Any
 from django.db import migrations
 
 
-class PostgresOnlyAddIndex(migrations.AddIndex):
-    def database_forwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(
-        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
 class PostgresOnlyRunSQL(migrations.RunSQL):
     """`RunSQL` that runs on PostgreSQL and is a no-op elsewhere."""
 
