@@ -14,8 +14,14 @@ Reliability settings (values in `config/settings/base.py`, CELERY_ namespace), e
   and loses them on restart. Delayed sends are rows in `autosend.ScheduledSend` that a beat
   task claims when due; the broker only carries "do this now" messages.
 - ignore_result: nothing reads task results, so no result backend is needed.
-- database connections are reused across tasks (CELERY_DB_REUSE_MAX) and checked before
-  each one like Django checks them per request; a failed task's connections are closed.
+- database connections come from the process's pool (config.env.db_pool_options): borrowed
+  by a thread while it queries, returned before every model call and after every task;
+  a failed task's connections are closed.
+- the worker runs a pool of threads (Procfile, scripts/worker): a thread waiting on a model
+  holds neither a process nor a database connection, so hundreds of pipelines overlap.
+  Celery's time limits do not apply to threads; every wait has its own timeout instead
+  (LLM_TIMEOUT_SECONDS, SMTP and webhook timeouts), and a run's lease lets another worker
+  resume it if a process dies.
 - broker connection timeout 2 s and a publish retry of one: a webhook must answer 202 even
   when Redis is down; the sweeper re-enqueues what could not be published.
 """
@@ -27,6 +33,8 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+
+from config.db import db_connections_release
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -48,9 +56,14 @@ def _db_connections_checked(task: Any = None, **kwargs: Any) -> None:
 
 @task_postrun.connect
 def _db_connections_after(task: Any = None, state: str | None = None, **kwargs: Any) -> None:
-    """A task that failed or was interrupted (a time limit mid-query) may leave a connection
-    Django still thinks usable: close it rather than hand it to the next task."""
-    if getattr(getattr(task, "request", None), "is_eager", False) or state == "SUCCESS":
+    """After every task the thread's pooled connections go back to the pool (a thread pool
+    of hundreds shares a few connections). A task that failed or was interrupted (a time
+    limit mid-query) may leave a connection Django still thinks usable: close it rather
+    than hand it to the next task."""
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
+    if state == "SUCCESS":
+        db_connections_release()
         return
     from django.db import connections
 

@@ -12,3 +12,18 @@ POSTGRESQL_REQUIRED = (
 
 def is_postgresql(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
+
+
+def db_connections_release() -> None:
+    """Give this thread's pooled connections back before it waits on something slow (a model,
+    a backoff): a waiting thread must not hold one of the few connections the process has.
+
+    Only pooled connections outside a transaction are released; a non-pooled one (SQLite,
+    DB_POOL=0) would have to reconnect, and one inside `atomic()` must finish its transaction
+    first (the pipeline never calls a model inside one).
+    """
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None or conn.in_atomic_block:
+            continue
+        if getattr(conn, "pool", None) is not None:
+            conn.close()

@@ -155,7 +155,33 @@ def parse_database_url(name: str, url: str) -> dict[str, object]:
         config = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     except Exception as exc:  # dj_database_url raises several types for junk
         raise ConfigError(f"{name} is not a valid database URL: {exc}") from None
+    if scheme != "sqlite" and env_bool("DB_POOL", True):
+        config["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not pin them
+        options: dict[str, object] = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+        options["pool"] = db_pool_options()
+        config["OPTIONS"] = options
     return config
+
+
+def db_pool_options(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """This process's share of the connection budget (docs/architecture.md, "Connections").
+
+    Every thread borrows a connection only while it talks to the database and gives it back
+    before waiting on a model (pipeline.llm.gateway) and at the end of each request or task,
+    so a few connections serve hundreds of threads. A thread that cannot get one within
+    DB_POOL_TIMEOUT seconds gets an error the web answers with 503 and Retry-After.
+    """
+    min_size = env_int("DB_POOL_MIN_SIZE", 1, minimum=0, environ=environ)
+    max_size = env_int("DB_POOL_MAX_SIZE", 4, minimum=1, environ=environ)
+    if max_size < min_size:
+        raise ConfigError(f"DB_POOL_MAX_SIZE ({max_size}) is below DB_POOL_MIN_SIZE ({min_size})")
+    return {
+        "min_size": min_size,
+        "max_size": max_size,
+        "timeout": float(env_int("DB_POOL_TIMEOUT", 5, minimum=1, environ=environ)),
+        # Idle connections above min_size go back to the server after a minute.
+        "max_idle": 60.0,
+    }
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,10 @@ class Draft(models.Model):
                 condition=Q(status__in=["pending", "scheduled", "sent", "rejected", "superseded"]),
                 name="draft_status_known",
             ),
+            # A pipeline run writes at most one draft, however many workers resumed it.
+            models.UniqueConstraint(
+                fields=["run"], condition=Q(run__isnull=False), name="draft_one_per_run"
+            ),
             models.CheckConstraint(
                 condition=Q(auto_send_confidence__isnull=True)
                 | (Q(auto_send_confidence__gte=0) & Q(auto_send_confidence__lte=1)),

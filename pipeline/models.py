@@ -111,9 +111,23 @@ class PipelineRun(models.Model):
     provider = models.CharField(max_length=20, blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker working on a RUNNING run holds its lease and renews it; a lapsed lease (a
+    # dead worker) or a parked retry that is due makes the run eligible to resume.
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Transient provider trouble parks the run for a retry rather than failing it.
+    retries = models.SmallIntegerField(default=0)
+    waiting_reason = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["-started_at"]
+        indexes = [
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="running"),
+                name="run_running_lease",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["trigger_message", "channel"], name="run_one_per_message"
@@ -121,6 +135,10 @@ class PipelineRun(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=["running", "completed", "failed", "aborted"]),
                 name="run_status_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lease_token__isnull=True) | models.Q(status="running"),
+                name="run_lease_only_while_running",
             ),
         ]
 

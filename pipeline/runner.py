@@ -1,19 +1,27 @@
 """Running the draft pipeline for one inbound message, idempotently.
 
-    lock the message → load it (with its run's status) → get-or-create the run with its
+    load the message (with its run's status) → get-or-create the run with its lease (or
+    claim a lapsed lease; someone else's live lease means another worker has it) and its
     context pack and the hard-block gate's outcome (deterministic, before any LLM call; an
     auto-reply or bounce completes the run here: no draft, no LLM call) → strategy →
     generation → verifier (their artifacts: one INSERT) → meeting extract → meeting gate
     → one transaction: artifacts, telemetry, newer-message check, Draft (pending, with what
     is decided before any LLM call: blocked, auto-send off), Proposals, the review
     notification unless the evaluator decides, run COMPLETED
-    → the auto-send decision (autosend/orchestrator.py; fails closed) → unlock
+    → the auto-send decision (autosend/orchestrator.py; fails closed)
 
 A completed (or failed, or aborted) run makes a second call a no-op. A run left RUNNING by
 a crash resumes: artifacts already written are reused rather than recomputed, and writes
 are ON CONFLICT DO NOTHING, so nothing is duplicated. A newer inbound message in the
-conversation aborts the run. Transient LLM errors propagate for the task to retry; a
-permanent one fails the run and leaves the message to a person.
+conversation aborts the run. Transient LLM errors park the run (`pipeline.runs.run_park`)
+for a retry with backoff, for hours if need be, while the message is still the newest of
+its conversation and no person has answered it; a permanent one fails the run and leaves the
+message to a person. Only the lease holder can complete the run: if a stalled worker lost
+its lease and another resumed the run, the completion compare-and-swap lets one of them
+write the draft.
+
+No database connection is held while a model is called: the gateway returns the thread's
+connection to the pool around every call (pipeline.llm.gateway).
 
 The message's statements are few on purpose (at most 16, three commits that write): the
 run holds what it read, and each stage group is written in one go.
@@ -25,9 +33,11 @@ import logging
 import uuid
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -49,7 +59,16 @@ from pipeline.facts import facts_proposals
 from pipeline.llm import LLMPermanentError, LLMTransientError
 from pipeline.models import PipelineRun, Stage
 from pipeline.prompts import CURRENT
-from pipeline.runs import run_attempt_count, run_for_message, run_lock, run_start, run_transition
+from pipeline.runs import (
+    run_for_message,
+    run_lease_claim,
+    run_lease_keep,
+    run_lease_release,
+    run_park,
+    run_retry_delay,
+    run_start,
+    run_transition,
+)
 from pipeline.schemas import (
     GenerationOutput,
     MeetingExtractOutput,
@@ -99,33 +118,39 @@ def pipeline_run_for_message(*, message_id: Any) -> PipelineRun | None:
     key = _as_uuid(message_id)
     if key is None:
         return None
-    with run_lock(key) as acquired:
-        if not acquired:
-            logger.info("pipeline run busy elsewhere", extra={"message_id": str(key)})
-            return None
-        message = _message_load(key)
-        if message is None:
-            return None
-        return _run(message)
+    message = _message_load(key)
+    if message is None:
+        return None
+    return _run(message)
+
+
+class _LeaseLost(Exception):
+    """Another worker resumed this run after our lease lapsed; it writes the draft."""
 
 
 def _run(message: Any) -> PipelineRun | None:
     ws_settings = message.workspace.settings
+    token = uuid.uuid4()
     done: Done = {}
     created = False
     run: PipelineRun | None = None
     if message.run_status is None:
         pack, newer = context_pack_build(message=message, ws_settings=ws_settings)
         pack["gate"] = gate_check_message(message=message)
-        run, created = run_start(message=message, context_pack=pack)
+        run, created = run_start(message=message, context_pack=pack, lease_token=token)
         if created and newer:
             run_abort(run=run, draft=None)
             return run
-    if not created:
+    if created:
+        assert run is not None
+        run_lease_keep(token)
+    else:
         run = run if run is not None else run_for_message(message=message)
         if run is None or run.status != RS.RUNNING:
             return run
-        run_attempt_count(run=run)
+        if not run_lease_claim(run_id=run.pk, token=token, resumed=True):
+            logger.info("pipeline run busy elsewhere", extra={"message_id": str(message.pk)})
+            return None
         done = {
             (stage, iteration): payload
             for stage, iteration, payload in run.artifacts.values_list(
@@ -133,7 +158,16 @@ def _run(message: Any) -> PipelineRun | None:
             )
         }
         pack = run.context_pack or context_pack_build(message=message, ws_settings=ws_settings)[0]
-    assert run is not None
+    try:
+        return _run_leased(message, run=run, token=token, pack=pack, done=done)
+    finally:
+        run_lease_release(run_id=run.pk, token=token)
+
+
+def _run_leased(
+    message: Any, *, run: PipelineRun, token: uuid.UUID, pack: dict[str, Any], done: Done
+) -> PipelineRun | None:
+    ws_settings = message.workspace.settings
     # A resumed run keeps the gate outcome its first attempt recorded.
     gate = gate_from_record(pack.get("gate"))
     if gate is None:
@@ -155,10 +189,16 @@ def _run(message: Any) -> PipelineRun | None:
         return run
     sr = StageRun.for_run(run, ws_settings)
     try:
-        draft = _draft_stages(sr, message=message, run=run, pack=pack, done=done, gate=gate)
-    except LLMTransientError:
-        sr.write()  # the failed calls' telemetry; the task retries the run later
-        raise
+        draft = _draft_stages(
+            sr, message=message, run=run, token=token, pack=pack, done=done, gate=gate
+        )
+    except _LeaseLost:
+        logger.info("pipeline run resumed elsewhere", extra={"run_id": str(run.pk)})
+        return None
+    except LLMTransientError as exc:
+        sr.write()  # the failed calls' telemetry
+        run_wait_for_provider(run=run, message=message, token=token, exc=exc)
+        return run
     except LLMPermanentError as exc:
         sr.write()
         run_fail(run=run, message=message, reason=f"llm_{exc.outcome}")
@@ -184,6 +224,7 @@ def _draft_stages(
     *,
     message: Any,
     run: PipelineRun,
+    token: uuid.UUID,
     pack: dict[str, Any],
     done: Done,
     gate: GateResult,
@@ -222,6 +263,12 @@ def _draft_stages(
         if newer:
             run_abort(run=run, draft=None)
             return None
+        # Completed first: the row lock serialises a racing resumer, and only the lease
+        # holder gets here; the loser's transaction (and its draft) rolls back.
+        if not run_transition(
+            run_id=run.pk, from_status=RS.RUNNING, to_status=RS.COMPLETED, holder=token
+        ):
+            raise _LeaseLost
         # Older open drafts in the conversation are stale now. Only an earlier inbound
         # message can have one: the first message of a conversation skips the UPDATE.
         if pack.get("earlier_inbound", True) and drafts_supersede_in_conversation(
@@ -258,7 +305,6 @@ def _draft_stages(
                 title="A draft reply needs review",
                 draft_id=draft.pk,
             )
-        run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.COMPLETED)
     run.status = RS.COMPLETED
     return draft
 
@@ -310,6 +356,50 @@ def run_fail(*, run: PipelineRun, message: Any, reason: str) -> None:
     if changed:
         run.status = RS.FAILED
         logger.warning("pipeline run failed", extra={"run_id": str(run.pk), "reason": reason[:200]})
+
+
+def _still_unanswered(message: Any) -> bool:
+    """The message is still the newest inbound of its conversation and no person has
+    answered it since: a draft for it is still wanted."""
+    return (
+        not Message.objects.filter(conversation_id=message.conversation_id)
+        .filter(
+            Q(direction=Message.Direction.INBOUND, sent_at__gt=message.sent_at)
+            | Q(direction=Message.Direction.OUTBOUND, sent_at__gt=message.sent_at)
+        )
+        .exists()
+    )
+
+
+def run_wait_for_provider(
+    *, run: PipelineRun, message: Any, token: uuid.UUID, exc: LLMTransientError
+) -> None:
+    """Transient provider trouble: park the run for a retry with backoff while a draft is
+    still wanted and the retry window (`PIPELINE_RETRY_FOR`) is open; else stop."""
+    if not _still_unanswered(message):
+        if run_transition(run_id=run.pk, from_status=RS.RUNNING, to_status=RS.ABORTED):
+            run.status = RS.ABORTED
+            logger.info("pipeline run aborted: answered meanwhile", extra={"run_id": str(run.pk)})
+        return
+    if timezone.now() - run.started_at > settings.PIPELINE_RETRY_FOR:
+        run_fail(run=run, message=message, reason=f"provider_unavailable: {exc.outcome}")
+        return
+    delay = run_retry_delay(retries=run.retries, retry_after=exc.retry_after)
+    if run_park(
+        run_id=run.pk,
+        token=token,
+        reason=f"waiting for the model provider: {exc.outcome}",
+        delay=delay,
+    ):
+        logger.warning(
+            "pipeline run waiting for the model provider",
+            extra={
+                "run_id": str(run.pk),
+                "outcome": exc.outcome,
+                "retry_in_s": round(delay.total_seconds(), 1),
+                "retries": run.retries + 1,
+            },
+        )
 
 
 def pipeline_run_fail_for_message(*, message_id: Any, reason: str) -> None:

@@ -13,10 +13,9 @@ from pipeline.llm import LLMTransientError
 
 logger = logging.getLogger("pipeline.tasks")
 
-# Transient LLM trouble (timeouts, 429, 5xx) is retried with exponential backoff and jitter
-# (about 5, 10, 20 s), then the run fails and the message is left for a person.
-RUN_MAX_RETRIES = 3
-RUN_RETRY_BACKOFF_SECONDS = 5
+# Transient LLM trouble (timeouts, 429, 5xx) does not fail the task: the runner parks the run
+# in its row with a backoff (pipeline.runs.run_park) and `resume_stale_runs` enqueues it when
+# due, so neither a broker restart nor a long provider outage loses it.
 PURGE_BATCH_SIZE = 500
 STALE_BATCH_SIZE = 200
 
@@ -40,11 +39,6 @@ class PipelineTask(Task):
     base=PipelineTask,
     name="pipeline.run_for_message",
     ignore_result=True,
-    autoretry_for=(LLMTransientError,),
-    retry_backoff=RUN_RETRY_BACKOFF_SECONDS,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=RUN_MAX_RETRIES,
 )
 def run_for_message(self: Task, message_id: str) -> None:
     """Run the draft pipeline for one inbound message (idempotent: see pipeline.runner)."""
@@ -78,8 +72,9 @@ def refresh_due_knowledge() -> None:
 
 @shared_task(name="pipeline.resume_stale_runs", ignore_result=True)
 def resume_stale_runs() -> None:
-    """Deliver again the message of each run stuck RUNNING (its task was lost): the run
-    resumes where it stopped. A run that keeps getting stuck is failed for a person."""
+    """Beat, every few seconds: deliver again the message of each RUNNING run no live worker
+    holds (a dead worker's lease lapsed, a parked retry is due, the task was lost): the run
+    resumes where it stopped. A run that keeps crashing its worker is failed for a person."""
     from pipeline.runner import pipeline_run_fail_for_message
     from pipeline.runs import STALE_MAX_ATTEMPTS, runs_stale
 

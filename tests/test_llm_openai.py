@@ -11,17 +11,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from drafts.models import Draft, Notification
 from pipeline.llm import CallContext, LLMPermanentError, LLMTransientError, complete
 from pipeline.models import AIInteraction, PipelineRun, Stage
 from pipeline.prompts import prompt_render
 from pipeline.schemas import StrategyOutput
-from pipeline.tasks import RUN_MAX_RETRIES, run_for_message
+from pipeline.tasks import resume_stale_runs, run_for_message
 from tests.pipeline_support import channel_of, demo_workspace, inbound
 
 pytestmark = pytest.mark.django_db
@@ -344,7 +346,16 @@ def test_a_run_through_openai_drops_the_invented_discount(fake_openai, demo, cap
     assert "zebrawalrus" not in caplog.text
 
 
-def test_rate_limits_that_never_end_fail_the_run_after_bounded_retries(fake_openai, demo, caplog):
+def _retry_due(run: PipelineRun) -> None:
+    """Time passes: the parked run's retry is due."""
+    PipelineRun.objects.filter(pk=run.pk).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def test_a_provider_outage_parks_the_run_and_it_resumes_when_the_provider_is_back(
+    fake_openai, demo, caplog, django_capture_on_commit_callbacks
+):
     caplog.set_level(logging.DEBUG)
     fake_openai.responder = lambda request: Reply(status=429, headers={"retry-after-ms": "1"})
     message = inbound(channel_of(demo, "email"), "How much extra is a battery? zebrawalrus")
@@ -352,18 +363,70 @@ def test_rate_limits_that_never_end_fail_the_run_after_bounded_retries(fake_open
     assert "llm call failed" in caplog.text  # the failures are logged, by ids and numbers
     assert "zebrawalrus" not in caplog.text
     gateway_attempts = 2  # LLM_MAX_RETRIES = 1
-    assert len(fake_openai.requests) == gateway_attempts * (1 + RUN_MAX_RETRIES)
+    assert len(fake_openai.requests) == gateway_attempts
     run = PipelineRun.objects.get()
+    # Not failed, not a person's job yet: waiting, with when it tries again.
+    assert run.status == PipelineRun.Status.RUNNING
+    assert run.waiting_reason == "waiting for the model provider: rate_limited"
+    assert run.retries == 1
+    assert run.lease_token is None
+    assert run.lease_expires_at > timezone.now()
+    assert not Notification.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        resume_stale_runs()
+    assert callbacks == []  # not due yet
+
+    # Still down at the next try: parked again, the backoff grows.
+    _retry_due(run)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        resume_stale_runs()
+    assert len(callbacks) == 1
+    run_for_message.apply(args=[str(message.pk)])
+    run.refresh_from_db()
+    assert (run.status, run.retries, run.attempts) == ("running", 2, 2)
+
+    # The provider is back: the next try drafts the reply.
+    fake_openai.responder = canned
+    _retry_due(run)
+    run_for_message.apply(args=[str(message.pk)])
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.COMPLETED
+    assert Draft.objects.filter(trigger_message=message).count() == 1
+    assert set(_outcomes()) == {"rate_limited", "ok"}
+
+
+def test_a_provider_outage_longer_than_the_retry_window_leaves_the_message_to_a_person(
+    fake_openai, demo, settings
+):
+    fake_openai.responder = lambda request: Reply(status=503)
+    message = inbound(channel_of(demo, "email"), "How much extra is a battery?")
+    run_for_message.apply(args=[str(message.pk)])
+    run = PipelineRun.objects.get()
+    PipelineRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=7))
+    _retry_due(run)
+    run_for_message.apply(args=[str(message.pk)])
+    run.refresh_from_db()
     assert run.status == PipelineRun.Status.FAILED
-    assert run.attempts == 1 + RUN_MAX_RETRIES
-    assert run.error == "task_gave_up: rate_limited"
-    assert not Draft.objects.exists()
+    assert run.error == "provider_unavailable: server_error"
     notice = Notification.objects.get()
     assert (notice.kind, notice.message_id) == ("pipeline_failed", message.pk)
-    assert set(_outcomes()) == {"rate_limited"}
     # Once failed, a later delivery changes nothing.
+    calls = len(fake_openai.requests)
     run_for_message.apply(args=[str(message.pk)])
-    assert len(fake_openai.requests) == gateway_attempts * (1 + RUN_MAX_RETRIES)
+    assert len(fake_openai.requests) == calls
+
+
+def test_a_parked_run_whose_message_was_answered_meanwhile_stops(fake_openai, demo):
+    fake_openai.responder = lambda request: Reply(status=500)
+    message = inbound(channel_of(demo, "email"), "How much extra is a battery?")
+    run_for_message.apply(args=[str(message.pk)])
+    run = PipelineRun.objects.get()
+    inbound(channel_of(demo, "email"), "Never mind, found it.", conversation=message.conversation)
+    _retry_due(run)
+    run_for_message.apply(args=[str(message.pk)])
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.ABORTED
+    assert not Draft.objects.exists()
 
 
 def test_a_refusal_fails_the_run_at_once_for_review(fake_openai, demo):

@@ -4,6 +4,7 @@ old runs are purged in batches."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -138,7 +139,13 @@ def test_a_run_stuck_running_is_delivered_again_and_resumes(django_capture_on_co
         status="running", finished_at=None, started_at=timezone.now() - timedelta(hours=1)
     )
     fresh = pipeline_run_for_message(message_id=inbound(channel_of(demo, "sms"), "Hi?").pk)
-    PipelineRun.objects.filter(pk=fresh.pk).update(status="running", finished_at=None)
+    # A live worker holds this one's lease.
+    PipelineRun.objects.filter(pk=fresh.pk).update(
+        status="running",
+        finished_at=None,
+        lease_token=uuid.uuid4(),
+        lease_expires_at=timezone.now() + timedelta(seconds=30),
+    )
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         tasks.resume_stale_runs()

@@ -269,12 +269,13 @@ def test_a_message_costs_a_fixed_small_number_of_statements(demo, django_assert_
     channel = channel_of(demo, "email")
     pipeline_run_for_message(message_id=inbound(channel, "Is there a lease option?").pk)
     first = inbound(channel, "Hi, my new email is sam@rivera.example. Any battery prices?")
-    # lock, message, thread, knowledge, samples, run, first stage group's artifacts; then
-    # in one transaction artifacts, telemetry, newer-message check, draft, proposals,
-    # notification, run completed; unlock: 15. Inside the test's transaction the two
-    # atomic blocks add a SAVEPOINT and a RELEASE each (in production the run INSERT has
-    # none and the other is BEGIN/COMMIT, which Django does not count).
-    with django_assert_num_queries(15 + 4):
+    # message, thread, knowledge, samples, run (created with its lease), first stage
+    # group's artifacts; then in one transaction artifacts, telemetry, newer-message check,
+    # run completed (the lease holder's compare-and-swap), draft, proposals, notification:
+    # 13. No lock statements: the lease is a column of the run. Inside the test's
+    # transaction the two atomic blocks add a SAVEPOINT and a RELEASE each (in production
+    # the run INSERT has none and the other is BEGIN/COMMIT, which Django does not count).
+    with django_assert_num_queries(13 + 4):
         pipeline_run_for_message(message_id=first.pk)
     # A follow-up in the same conversation states no facts, but supersedes the open draft
     # and calls off its scheduled sends: two UPDATEs.
@@ -284,7 +285,7 @@ def test_a_message_costs_a_fixed_small_number_of_statements(demo, django_assert_
         conversation=first.conversation,
         sent_at=first.sent_at + timedelta(minutes=1),
     )
-    with django_assert_num_queries(16 + 4):
+    with django_assert_num_queries(14 + 4):
         pipeline_run_for_message(message_id=follow_up.pk)
     assert Draft.objects.get(trigger_message=first).status == Draft.Status.SUPERSEDED
 

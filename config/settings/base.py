@@ -236,9 +236,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 55},  # a sweep still queued when the next one is due is moot
     },
     "pipeline-purge-old-runs": {"task": "pipeline.purge_old_runs", "schedule": timedelta(hours=1)},
+    # Runs whose worker died (lease lapsed) or whose parked retry is due: seconds, not minutes.
     "pipeline-resume-stale-runs": {
         "task": "pipeline.resume_stale_runs",
-        "schedule": timedelta(minutes=5),
+        "schedule": 10.0,
+        "options": {"expires": 9},
     },
     # Knowledge documents whose refresh is due, one bounded batch per tick.
     "pipeline-refresh-due-knowledge": {
@@ -279,6 +281,16 @@ LOGGING: dict[str, Any] = {
 # --- Product ------------------------------------------------------------------------------
 REVIEW_HOLD_DURATION = timedelta(minutes=10)
 PIPELINE_SWEEP_AFTER = timedelta(minutes=2)
+# A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
+# dead worker's run is resumed by another within about this long plus one sweep (10 s).
+PIPELINE_LEASE_SECONDS = 30
+# A run the sweeper enqueued again is not enqueued again before this (it may wait in a queue).
+PIPELINE_REQUEUE_GRACE_SECONDS = 60
+# Transient provider trouble: retry with jittered backoff from 5 s up to 10 min between tries,
+# for up to 6 h after the run started; after that, or once answered, a person takes over.
+PIPELINE_RETRY_BASE_SECONDS = 5.0
+PIPELINE_RETRY_MAX_SECONDS = 600.0
+PIPELINE_RETRY_FOR = timedelta(hours=6)
 # Delivery: a due send more than this late is cancelled as stale (and goes back to review);
 # a row still `sending` after the hard task time limit belongs to a dead worker (→ unknown).
 AUTO_SEND_STALE_AFTER = timedelta(hours=1)

@@ -15,6 +15,7 @@ from typing import TypeVar, cast
 from django.conf import settings
 from pydantic import BaseModel
 
+from config.db import db_connections_release
 from pipeline.llm.catalogue import model_coerce, reasoning_effort_for
 from pipeline.llm.errors import LLMError, LLMMalformedOutput, LLMPermanentError
 from pipeline.llm.offline import OfflineProvider
@@ -110,6 +111,7 @@ def complete[T: BaseModel](
     totals = {"input": 0, "output": 0, "reasoning": 0, "cached": 0}
     started = time.perf_counter()
     for attempt in range(1, max_attempts + 1):
+        db_connections_release()  # nothing holds a database connection while a model thinks
         attempt_started = time.perf_counter()
         try:
             reply = provider.call(
@@ -146,6 +148,7 @@ def complete[T: BaseModel](
             )
             retryable = exc.transient or isinstance(exc, LLMMalformedOutput)
             if retryable and attempt < max_attempts:
+                db_connections_release()
                 time.sleep(_backoff_seconds(attempt, exc.retry_after))
                 continue
             if isinstance(exc, LLMMalformedOutput):
