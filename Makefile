@@ -39,7 +39,7 @@ typecheck: install
 	$(VENV)/bin/mypy .
 
 migrations-check: install
-	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	DB_POOL=0 DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
 check: lint typecheck migrations-check
 
