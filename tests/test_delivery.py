@@ -270,9 +270,7 @@ def _sms_channel(tenant, url):
     return channel
 
 
-def test_refused_connection_fails_the_send_once_and_tells_operators(
-    tenant, allow_private_outbound
-):
+def test_refused_connection_fails_the_send_once_and_tells_operators(tenant, allow_private_outbound):
     channel = _sms_channel(tenant, f"http://127.0.0.1:{free_port()}/hook")
     send = book(tenant, channel=channel)
 
