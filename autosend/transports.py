@@ -3,8 +3,10 @@
 Every transport says precisely how it failed, because delivery depends on it: `NotSent` when
 nothing can have reached the receiver (connection refused, the receiver refused the message),
 `OutcomeUnknown` when something may have (a timeout after the request was written). Neither
-is retried automatically. The idempotency key is the draft id: the email Message-ID and the
-webhook id are derived from it, so a receiver can drop a duplicate.
+is retried automatically. An outbound URL the guard (`config.netguard`) refuses, e.g. a
+private address, is `NotSent` with the guard's reason. The idempotency key is the draft id:
+the email Message-ID and the webhook id are derived from it, so a receiver can drop a
+duplicate.
 """
 
 from __future__ import annotations
@@ -184,6 +186,8 @@ class WebhookTransport:
     ) -> TransportResult:
         if not channel.outbound_secret:
             raise NotSent("the channel has no outbound secret")
+        if not channel.outbound_url:
+            raise NotSent("the channel has no outbound URL")
         now = datetime.now(UTC)
         result = signed_post(
             url=channel.outbound_url,
@@ -194,8 +198,8 @@ class WebhookTransport:
             user_agent="Replydesk-Outbound/1",
             now=now,
         )
-        if result.failure == "url":
-            raise NotSent("the channel has no valid outbound URL")
+        if result.failure == "refused":
+            raise NotSent(result.reason)  # the outbound guard: nothing was sent
         if result.failure == "connect":
             raise NotSent(f"could not connect ({result.error_type})")
         if result.failure == "answer":

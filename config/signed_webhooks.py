@@ -1,29 +1,38 @@
 """Sending one Standard Webhooks-signed POST: the one way Replydesk calls a receiver (channel
-reply transports, workflow webhooks)."""
+reply transports, workflow webhooks). The address goes through `config.netguard` first and
+the connection is pinned to the vetted address; redirects are never followed (a 3xx is an
+answer like any other non-2xx)."""
 
 from __future__ import annotations
 
-import http.client
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
-from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
-Failure = Literal["url", "connect", "answer"]
+from config.netguard import (
+    OutboundRefused,
+    OutboundUnresolvable,
+    outbound_target,
+    pinned_connection,
+)
+
+Failure = Literal["refused", "connect", "answer"]
 
 
 @dataclass(frozen=True)
 class PostResult:
-    """What happened. `failure` says where it stopped: "url" (not http(s)), "connect"
-    (nothing was sent), "answer" (the request went out, or partly, and no answer came back:
-    the receiver may have it). `status` and `body` are the receiver's answer, if any."""
+    """What happened. `failure` says where it stopped: "refused" (the outbound guard refused
+    the URL: permanent, `reason` says why), "connect" (nothing was sent), "answer" (the request
+    went out, or partly, and no answer came back: the receiver may have it). `status` and
+    `body` are the receiver's answer, if any."""
 
     status: int | None = None
     failure: Failure | None = None
     error_type: str = ""
     body: bytes = b""
+    reason: str = ""
 
     @property
     def ok(self) -> bool:
@@ -44,9 +53,12 @@ def signed_post(
     """POST `body` with `webhook-id` = `msg_id` (receivers dedupe on it) and a signature made
     with `secret`. Never raises for network trouble: the result says where it failed, so
     callers can tell "never sent" from "outcome unknown"."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return PostResult(failure="url")
+    try:
+        target = outbound_target(url)
+    except OutboundRefused as exc:
+        return PostResult(failure="refused", reason=str(exc))
+    except OutboundUnresolvable:
+        return PostResult(failure="connect", error_type="gaierror")
     now = now or datetime.now(UTC)
     headers = {
         "Content-Type": "application/json",
@@ -55,11 +67,7 @@ def signed_post(
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": Webhook(secret).sign(msg_id=msg_id, timestamp=now, data=body),
     }
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    conn = connection_class(parts.hostname, parts.port, timeout=timeout)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn = pinned_connection(target, timeout=timeout)
     try:
         # Connecting (and the TLS handshake) sends nothing: a failure there is "connect".
         try:
@@ -67,7 +75,7 @@ def signed_post(
         except Exception as exc:  # refused, unreachable, TLS, a soft time limit
             return PostResult(failure="connect", error_type=type(exc).__name__)
         try:
-            conn.request("POST", path, body=body.encode("utf-8"), headers=headers)
+            conn.request("POST", target.path, body=body.encode("utf-8"), headers=headers)
             response = conn.getresponse()
             answer = response.read(answer_limit)
         except Exception as exc:  # timed out, reset, malformed answer, a soft time limit

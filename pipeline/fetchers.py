@@ -5,27 +5,30 @@ reason (shown to operators as the document's refresh error). `HttpFetcher` is th
 it GETs the document's `source_url` with a short timeout and a size cap, accepts HTML, plain
 text, Markdown and JSON, and reads HTML as text with the standard library's parser.
 
-Private, loopback and link-local addresses are refused unless
-KNOWLEDGE_FETCH_ALLOW_PRIVATE_HOSTS is set: an operator-supplied URL must not make the server
-read its own network (cloud metadata, admin ports) into knowledge that the operator can read.
+Every hop, the first URL and each redirect, goes through the outbound guard
+(`config.netguard`): private, loopback, link-local and other internal addresses are refused
+in every spelling unless OUTBOUND_ALLOW_PRIVATE is set, and the connection is pinned to the
+address that was checked. An operator-supplied URL must not make the server read its own
+network (cloud metadata, admin ports) into knowledge that the operator can read.
 """
 
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import re
-import socket
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin
 
-from django.conf import settings
-
+from config.netguard import (
+    OutboundRefused,
+    OutboundTarget,
+    OutboundUnresolvable,
+    outbound_target,
+    pinned_connection,
+)
 from pipeline.models import KnowledgeDocument
 
 FETCH_TIMEOUT_SECONDS = 10.0
@@ -117,38 +120,17 @@ def html_text(html: str) -> str:
 
 # --- The HTTP fetcher -----------------------------------------------------------------------
 
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
-def _host_allowed(host: str) -> bool:
-    """Whether every address the host resolves to is a public one."""
+
+def _target(url: str) -> OutboundTarget:
+    """The vetted address for `url` (see `config.netguard`), or the guard's reason."""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
+        return outbound_target(url)
+    except OutboundRefused as exc:
+        raise FetchError(str(exc)) from None
+    except OutboundUnresolvable:
         raise FetchError("cannot resolve host") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not address.is_global:
-            return False
-    return True
-
-
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchError("not an http(s) URL")
-    if not settings.KNOWLEDGE_FETCH_ALLOW_PRIVATE_HOSTS and not _host_allowed(parts.hostname):
-        raise FetchError("refused: the host is a private address")
-
-
-class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow at most MAX_REDIRECTS redirects, each to an address the first URL could have."""
-
-    max_redirections = MAX_REDIRECTS
-
-    def redirect_request(
-        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
-    ) -> urllib.request.Request | None:
-        _check_url(newurl)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
 class HttpFetcher:
@@ -162,10 +144,6 @@ class HttpFetcher:
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
-        # No proxies from the environment: the address check must be about the real peer.
-        self.opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), _CheckedRedirects()
-        )
 
     def _read(self, response: Any) -> bytes:
         """At most max_bytes + 1 bytes, within twice the timeout in all: the socket timeout
@@ -183,16 +161,30 @@ class HttpFetcher:
                 raise FetchError(f"too slow: still sending after {2 * self.timeout:g} s")
         return b"".join(chunks)
 
-    def fetch(self, document: KnowledgeDocument) -> FetchResult:
-        url = document.source_url
-        if not url:
-            raise FetchError("the document has no source URL")
-        _check_url(url)
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-            url, headers={"User-Agent": USER_AGENT, "Accept": ", ".join(ALLOWED_CONTENT_TYPES)}
-        )
-        try:
-            with self.opener.open(request, timeout=self.timeout) as response:
+    def _get(self, url: str) -> tuple[str, str, bytes]:
+        """Content type, charset and body of `url`, following at most MAX_REDIRECTS
+        redirects; every hop is vetted by the outbound guard and connected to pinned."""
+        for _ in range(MAX_REDIRECTS + 1):
+            target = _target(url)
+            conn = pinned_connection(target, timeout=self.timeout)
+            try:
+                conn.connect()
+            except OSError as exc:  # refused, unreachable, timed out, TLS
+                conn.close()
+                raise FetchError(f"cannot connect: {_reason(exc)}") from None
+            try:
+                conn.request(
+                    "GET",
+                    target.path,
+                    headers={"User-Agent": USER_AGENT, "Accept": ", ".join(ALLOWED_CONTENT_TYPES)},
+                )
+                response = conn.getresponse()
+                location = response.headers.get("Location")
+                if response.status in REDIRECT_STATUSES and location:
+                    url = urljoin(url, location)
+                    continue
+                if response.status >= 400:
+                    raise FetchError(f"HTTP {response.status}")
                 content_type = response.headers.get_content_type()
                 if content_type not in ALLOWED_CONTENT_TYPES:
                     raise FetchError(f"unsupported content type {content_type[:80]}")
@@ -200,15 +192,20 @@ class HttpFetcher:
                 if length and length.isdigit() and int(length) > self.max_bytes:
                     raise FetchError(f"larger than {self.max_bytes:,} bytes")
                 raw = self._read(response)
-                charset = response.headers.get_content_charset() or "utf-8"
-        except urllib.error.HTTPError as exc:
-            raise FetchError(f"HTTP {exc.code}") from None
-        except urllib.error.URLError as exc:
-            raise FetchError(f"cannot connect: {_reason(exc.reason)}") from None
-        except TimeoutError:
-            raise FetchError(f"timed out after {self.timeout:g} s") from None
-        except (http.client.HTTPException, OSError) as exc:
-            raise FetchError(f"connection failed: {type(exc).__name__}") from None
+                return content_type, response.headers.get_content_charset() or "utf-8", raw
+            except TimeoutError:
+                raise FetchError(f"timed out after {self.timeout:g} s") from None
+            except (http.client.HTTPException, OSError) as exc:
+                raise FetchError(f"connection failed: {type(exc).__name__}") from None
+            finally:
+                conn.close()
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+    def fetch(self, document: KnowledgeDocument) -> FetchResult:
+        url = document.source_url
+        if not url:
+            raise FetchError("the document has no source URL")
+        content_type, charset, raw = self._get(url)
         if len(raw) > self.max_bytes:
             raise FetchError(f"larger than {self.max_bytes:,} bytes")
         try:

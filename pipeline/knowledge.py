@@ -23,7 +23,7 @@ from pipeline.jobs import job_run
 from pipeline.language import search_terms
 from pipeline.models import JobType, KnowledgeDocument
 from workspaces.errors import Conflict, DomainError
-from workspaces.models import Workspace
+from workspaces.models import Workspace, outbound_url_errors
 
 # A refreshed document is fetched again every 1 hour to 1 year.
 REFRESH_INTERVAL_HOURS_MAX = 24 * 366
@@ -57,7 +57,11 @@ def _refresh_problems(refresh_interval_hours: object, url: str) -> list[dict[str
         return [{"field": field, "message": f"From 1 to {REFRESH_INTERVAL_HOURS_MAX} hours."}]
     if not url:
         return [{"field": field, "message": "Refreshing needs a source_url to fetch."}]
-    return []
+    # A URL that will be fetched goes past the outbound guard now, not only at fetch time.
+    return [
+        {"field": name, "message": message}
+        for name, message in outbound_url_errors("source_url", url).items()
+    ]
 
 
 def knowledge_input_validate(

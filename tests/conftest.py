@@ -82,6 +82,13 @@ def other_tenant(db: None) -> Tenant:
 
 
 @pytest.fixture
+def allow_private_outbound(settings: Any) -> None:
+    """For tests whose receivers are local servers on 127.0.0.1: the outbound guard refuses
+    them otherwise, since OUTBOUND_ALLOW_PRIVATE is off by default, in tests too."""
+    settings.OUTBOUND_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
 def superadmin(db: None) -> Any:
     return UserFactory(is_superuser=True, is_staff=True)
 

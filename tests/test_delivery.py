@@ -270,7 +270,7 @@ def _sms_channel(tenant, url):
     return channel
 
 
-def test_refused_connection_fails_the_send_once_and_tells_operators(tenant):
+def test_refused_connection_fails_the_send_once_and_tells_operators(tenant, allow_private_outbound):
     channel = _sms_channel(tenant, f"http://127.0.0.1:{free_port()}/hook")
     send = book(tenant, channel=channel)
 
@@ -399,7 +399,12 @@ def _subprocess_env() -> dict[str, str]:
     db = connection.settings_dict
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "OUTBOUND_ALLOW_PRIVATE": "1",  # the receiver is a local server
+    }
 
 
 @pytest.mark.django_db(transaction=True)

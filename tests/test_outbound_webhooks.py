@@ -89,7 +89,7 @@ def port() -> int:
 
 
 @pytest.fixture
-def webhook(tenant: Any, port: int) -> OutboundWebhook:
+def webhook(tenant: Any, port: int, allow_private_outbound: None) -> OutboundWebhook:
     return outbound_webhook_create(
         workspace=tenant.workspace, url=f"http://127.0.0.1:{port}/hooks?src=rd", events=[ACCEPTED]
     )
@@ -223,7 +223,14 @@ def test_batch_accept_records_one_delivery_per_proposal(
 
 @pytest.mark.parametrize("case", ["inactive", "not_subscribed", "other_workspace", "rejected"])
 def test_nothing_is_recorded_without_an_active_subscribed_webhook_of_the_workspace(
-    rep_api, tenant, other_tenant, lead, port, case, django_capture_on_commit_callbacks
+    rep_api,
+    tenant,
+    other_tenant,
+    lead,
+    port,
+    case,
+    django_capture_on_commit_callbacks,
+    allow_private_outbound,
 ):
     outbound_webhook_create(
         workspace=other_tenant.workspace if case == "other_workspace" else tenant.workspace,

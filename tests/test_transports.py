@@ -139,7 +139,7 @@ class WebhookReceiver:
 
 
 @pytest.fixture
-def webhook_receiver(tenant):
+def webhook_receiver(tenant, allow_private_outbound):
     receivers: list[WebhookReceiver] = []
 
     def start(**kwargs: Any) -> WebhookReceiver:
@@ -320,7 +320,7 @@ def test_webhook_error_answer_is_not_sent(tenant, webhook_receiver):
         transport_send(channel=channel, payload=payload(), idempotency_key="d")
 
 
-def test_webhook_connection_refused_is_not_sent(tenant):
+def test_webhook_connection_refused_is_not_sent(tenant, allow_private_outbound):
     channel = _webhook_channel(tenant, f"http://127.0.0.1:{free_port()}/hook")
     with pytest.raises(NotSent, match="could not connect"):
         transport_send(channel=channel, payload=payload(), idempotency_key="d")

@@ -6,11 +6,25 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
 from config.ids import uuid7
+from config.netguard import OutboundRefused, outbound_url_check
+
+
+def outbound_url_errors(field: str, url: str) -> dict[str, str]:
+    """The outbound guard's configuration-time refusal of `url` as `{field: reason}` (empty
+    when it is acceptable or unset). Literal private hosts only: DNS is checked at send time."""
+    if not url:
+        return {}
+    try:
+        outbound_url_check(url)
+    except OutboundRefused as exc:
+        return {field: str(exc)}
+    return {}
 
 
 class Workspace(models.Model):
@@ -212,6 +226,11 @@ class Channel(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 
+    def clean(self) -> None:
+        """Admin and model forms refuse an internal `outbound_url` (see `config.netguard`)."""
+        if errors := outbound_url_errors("outbound_url", self.outbound_url):
+            raise ValidationError(errors)
+
     @property
     def webhook_path(self) -> str:
         return f"/webhooks/inbound/{self.key}"
@@ -330,6 +349,11 @@ class OutboundWebhook(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def clean(self) -> None:
+        """Admin and model forms refuse an internal `url` (see `config.netguard`)."""
+        if errors := outbound_url_errors("url", self.url):
+            raise ValidationError(errors)
 
 
 class WebhookDelivery(models.Model):

@@ -27,6 +27,7 @@ from workspaces.models import (
     Transport,
     Workspace,
     WorkspaceSettings,
+    outbound_url_errors,
 )
 from workspaces.tokens import generate_token, hash_token
 
@@ -34,6 +35,14 @@ from workspaces.tokens import generate_token, hash_token
 def new_webhook_secret() -> str:
     """A Standard Webhooks secret: `whsec_` + base64 of 24 random bytes."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def outbound_url_refuse(*, field: str, url: str) -> None:
+    """Raise `DomainError` naming `field` when the outbound guard refuses `url` at
+    configuration time (a literal private host, a non-http(s) scheme, userinfo)."""
+    errors = outbound_url_errors(field, url)
+    if errors:
+        raise DomainError(errors[field], details=[{"field": field, "message": errors[field]}])
 
 
 def workspace_create(*, name: str, slug: str | None = None) -> Workspace:
@@ -58,6 +67,7 @@ def channel_create(
         raise DomainError(
             f"Unknown channel kind {kind!r}; use one of {', '.join(ChannelKind.values)}."
         )
+    outbound_url_refuse(field="outbound_url", url=outbound_url)
     return Channel.objects.create(
         workspace=workspace,
         kind=kind,

@@ -16,7 +16,8 @@ misses one while attempts remain.
 Transitions (compare-and-swap, in `webhook_delivery_transition` only):
   pending → delivering (a worker claims a due row);
   delivering → delivered (2xx) | pending (retry later, or a dead worker's row)
-             | failed (no attempts left, or the webhook was turned off).
+             | failed (no attempts left, the webhook was turned off, or the outbound guard
+               refused its URL, e.g. a private address: the reason is `last_error`).
   delivered and failed are final.
 """
 
@@ -38,7 +39,7 @@ from django.utils import timezone
 from config.signed_webhooks import signed_post
 from config.tasks import task_publish
 from workspaces.models import Lead, OutboundWebhook, WebhookDelivery, WebhookEvent, Workspace
-from workspaces.services import new_webhook_secret
+from workspaces.services import new_webhook_secret, outbound_url_refuse
 
 if TYPE_CHECKING:
     from drafts.models import Proposal
@@ -89,7 +90,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 def outbound_webhook_save(*, webhook: OutboundWebhook) -> str | None:
     """Save a webhook (its URL, events and switch already validated, e.g. by the admin form).
-    A new one gets a fresh signing secret, returned so the caller can show it once."""
+    A new one gets a fresh signing secret, returned so the caller can show it once. An
+    internal URL is refused here too, whoever calls (see `config.netguard`)."""
+    outbound_url_refuse(field="url", url=webhook.url)
     secret = None
     if webhook._state.adding:
         webhook.secret = secret = new_webhook_secret()
@@ -192,6 +195,8 @@ def webhook_deliveries_enqueue(*, delivery_ids: list[str]) -> None:
 class Answer:
     status_code: int | None  # None: no HTTP answer at all
     error: str = ""
+    # The outbound guard refused the URL: the same URL is refused again, so no retry.
+    permanent: bool = False
 
     @property
     def ok(self) -> bool:
@@ -214,8 +219,8 @@ def webhook_post(*, url: str, secret: str, msg_id: str, body: str, timeout: floa
         user_agent="Replydesk-Webhooks/1",
         answer_limit=ANSWER_LIMIT,
     )
-    if result.failure == "url":
-        return Answer(None, "the webhook URL is not http(s)")
+    if result.failure == "refused":
+        return Answer(None, result.reason, permanent=True)
     if result.failure is not None:
         return Answer(None, f"no answer from the receiver ({result.error_type})")
     return Answer(result.status, "" if result.ok else f"the receiver answered HTTP {result.status}")
@@ -274,7 +279,7 @@ def _record_answer(*, delivery: WebhookDelivery, answer: Answer, now: datetime) 
         logger.info("webhooks_out: delivered", extra=extra)
         return W.DELIVERED
     fields: dict[str, Any] = {}
-    if delivery.attempts >= settings.OUTBOUND_WEBHOOK_MAX_ATTEMPTS:
+    if answer.permanent or delivery.attempts >= settings.OUTBOUND_WEBHOOK_MAX_ATTEMPTS:
         to_status = W.FAILED
     else:
         to_status = W.PENDING

@@ -62,7 +62,9 @@ try:
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
     AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
     DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)
-    KNOWLEDGE_FETCH_ALLOW_PRIVATE_HOSTS = env_bool("KNOWLEDGE_FETCH_ALLOW_PRIVATE_HOSTS", False)
+    # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
+    # knowledge fetches) reach private and loopback addresses. See config/netguard.py.
+    OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
     LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 except ConfigError as exc:
