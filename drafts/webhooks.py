@@ -2,7 +2,10 @@
 
 A plain Django view, not ninja: it sits on the hot path and needs the raw body before any
 parsing. Checks run cheapest-refusal first: unknown channel 404, too large 413, signature
-401 (nothing stored), then JSON and schema 400 (the raw event kept as `rejected`).
+401 (nothing stored), then JSON and schema 400 (the raw event kept as `rejected`). An early
+answer leaves the body unread; `config.request_body.RequestBodyLimitMiddleware` drains it so
+the sender sees the 413 (or 404, 401) rather than a reset connection, and leaves the 413 to
+this view (`@body_limit_own`), so an unknown channel is a 404 whatever the size.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError
 
 from config.db import POSTGRESQL_REQUIRED, is_postgresql
+from config.request_body import body_limit_own, body_too_large_response
 from drafts import ingest
 from drafts.webhook_schema import WebhookPayload, payload_error_details
 
@@ -55,6 +59,7 @@ def _read_body(request: HttpRequest) -> bytes | None:
 
 
 @csrf_exempt
+@body_limit_own
 def inbound_webhook(request: HttpRequest, channel_key: str) -> JsonResponse:
     if request.method != "POST":
         response = _error(405, "Use POST.")
@@ -71,13 +76,13 @@ def inbound_webhook(request: HttpRequest, channel_key: str) -> JsonResponse:
     if declared is None:
         return _error(411, "A Content-Length header is required (chunked bodies are not read).")
     if declared > ingest.MAX_BODY_BYTES:
-        return _error(413, f"The body is larger than {ingest.MAX_BODY_BYTES} bytes.")
+        return body_too_large_response(ingest.MAX_BODY_BYTES)
     try:
         raw = _read_body(request)
     except UnreadablePostError:
         return _error(400, "The body could not be read.")
     if raw is None:
-        return _error(413, f"The body is larger than {ingest.MAX_BODY_BYTES} bytes.")
+        return body_too_large_response(ingest.MAX_BODY_BYTES)
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:

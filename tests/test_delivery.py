@@ -11,7 +11,6 @@ import threading
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -32,6 +31,7 @@ from autosend.scheduling import draft_send_approved, scheduled_send_create
 from drafts.models import Draft, Message, Notification
 from tests import test_transports
 from tests.factories import ConversationFactory, DraftFactory, LeadFactory, MessageFactory
+from tests.live_processes import REPO, subprocess_env
 from workspaces.models import Transport, WorkspaceSettings
 
 # Real servers on loopback, shared with the transport tests.
@@ -39,7 +39,6 @@ smtp_server = test_transports.smtp_server
 webhook_receiver = test_transports.webhook_receiver
 free_port = test_transports.free_port
 
-REPO = Path(__file__).resolve().parent.parent
 TEXT = "Hi Ada! A 7kW system is about $21,000 before the federal tax credit."
 S = ScheduledSend.Status
 
@@ -395,18 +394,6 @@ def test_twenty_concurrent_deliveries_of_one_due_row_send_once(tenant, webhook_r
     assert outbound(send).count() == 1
 
 
-def _subprocess_env() -> dict[str, str]:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "OUTBOUND_ALLOW_PRIVATE": "1",  # the receiver is a local server
-    }
-
-
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_send_leaves_unknown_and_one_send_at_most(tenant, webhook_receiver):
     """A separate process claims the row and is inside the transport (the receiver has the
@@ -421,7 +408,7 @@ def test_worker_killed_mid_send_leaves_unknown_and_one_send_at_most(tenant, webh
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=REPO,
-        env=_subprocess_env(),
+        env={**subprocess_env(), "OUTBOUND_ALLOW_PRIVATE": "1"},  # a local receiver
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -7,7 +7,6 @@ import email
 import email.policy
 import json
 import logging
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,15 +25,10 @@ from autosend.transports import (
     reply_subject,
     transport_send,
 )
+from tests.live_processes import free_port
 from workspaces.models import Transport
 
 # --- Servers, shared with the delivery tests -------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SmtpCollector:
