@@ -6,8 +6,10 @@
     and not disabled globally? → claim the one revision attempt (conditional UPDATE) → the
     winner runs selector → reviser → evaluation, iterations 1..revision_max_iterations,
     stopping at the threshold; the best iteration wins (ties: the earlier) → `final_draft`
-    → confident: book the ScheduledSend at inbound time + the deterministic delay;
-    otherwise review, with the reason in `held_reason`.
+    → confident and the draft passes the deterministic checks (pipeline/draft_checks.py:
+    a real reply, in the lead's language, answering the message, every number, price,
+    date and commitment grounded in the knowledge): book the ScheduledSend at inbound
+    time + the deterministic delay; otherwise review, with the reason in `held_reason`.
 
 What is known before any LLM call (blocked, auto-send off, kill switch) is decided by
 `auto_send_precheck` and written with the draft itself, in the run's completion transaction.
@@ -20,7 +22,7 @@ the draft to review. Nothing here ever sends: a booked send is delivered by the 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +38,7 @@ from drafts.models import Conversation, Draft, Message, Notification
 from drafts.notifications import notification_create
 from pipeline import stages
 from pipeline.artifacts import artifact_build, artifacts_insert, artifacts_write
+from pipeline.draft_checks import CheckFailure, draft_send_checks
 from pipeline.llm import LLMError
 from pipeline.models import PipelineRun, Stage
 from pipeline.schemas import EvaluationOutput
@@ -268,6 +271,7 @@ class Decision:
     scheduled_send: ScheduledSend | None = None
     superseded: bool = False
     threshold: float | None = None
+    checks_failed: list[str] = field(default_factory=list)
 
 
 def draft_auto_send_decide(
@@ -347,11 +351,29 @@ def draft_auto_send_decide(
         decision.confidence = best.confidence
 
     if not decision.held_reason and best.confidence >= threshold:
-        decision.action = A.SEND
-        return _book(run=run, draft=draft, decision=decision, best=best, pack=pack, ws=ws_settings)
+        # Confidence is the model's word; these checks are code's (pipeline/draft_checks.py).
+        failures = _send_checks(pack=pack, text=best.text)
+        decision.checks_failed = [failure.code for failure in failures]
+        if failures:
+            decision.held_reason = failures[0].reason
+        else:
+            decision.action = A.SEND
+            return _book(
+                run=run, draft=draft, decision=decision, best=best, pack=pack, ws=ws_settings
+            )
     if not decision.held_reason:
         decision.held_reason = f"below threshold {threshold:.2f} (confidence {best.confidence:.2f})"
     return _review(run=run, draft=draft, decision=decision, text=best.text, pack=pack, best=best)
+
+
+def _send_checks(*, pack: dict[str, Any], text: str) -> list[CheckFailure]:
+    return draft_send_checks(
+        text=text,
+        message=stages.message_text(pack),
+        knowledge=stages.knowledge_items(pack),
+        workspace_texts=stages.workspace_texts(pack),
+        thread_texts=stages.allowed_texts(pack),
+    )
 
 
 def _sources_with(draft: Draft, pack: dict[str, Any], best: Candidate | None) -> list[Any]:
@@ -397,6 +419,7 @@ def _final_draft(*, run: PipelineRun, decision: Decision, text: str) -> None:
         "revision_iterations": decision.revision_iterations,
         "winning_iteration": decision.winning_iteration,
         "superseded": decision.superseded,
+        "checks_failed": decision.checks_failed,
     }
     send = decision.scheduled_send
     if send is not None:

@@ -1,6 +1,8 @@
 """Plain-text analysis that keeps drafts grounded: sentences, keywords, and the checkable
 claims (prices, numbers, dates, links, emails) a draft may only make when its sources or the
-thread make them too.
+thread make them too. Numbers count however they are written: "$12", "12 dollars" and
+"twelve dollars" are the same price, and a price is only supported by a price (a "12-year
+loan" does not support "twelve dollars").
 
 Deterministic and provider-independent: the offline provider is built on it, and the
 verifier stage re-applies `claims_enforce` to whatever a model returned, so a model that
@@ -19,7 +21,48 @@ SMS_MAX_CHARS = 320
 
 _URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_NUMBER = re.compile(r"(?<![\w.])\$?(\d+(?:[.,]\d+)*)(k\b)?", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?<![\w.])(\$)?(\d+(?:[.,]\d+)*)(k\b)?(\s*(?:dollars?|bucks|usd)\b)?", re.IGNORECASE
+)
+_NUMBER_WORD = re.compile(r"[a-z]+", re.IGNORECASE)
+_SMALL_NUMBERS: dict[str, int] = {
+    name: value
+    for value, name in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_TENS: dict[str, int] = {
+    name: 10 * (index + 2)
+    for index, name in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+    )
+}
+_SCALES: dict[str, int] = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_NUMBER_VALUES = frozenset(_SMALL_NUMBERS) | frozenset(_TENS) | frozenset(_SCALES)
+_CURRENCY_WORDS = frozenset({"dollar", "dollars", "bucks", "usd"})
+# What joins the words of one spelled-out number: "twenty-five", "two hundred".
+_NUMBER_JOINERS = frozenset({" ", "-"})
 _WEEKDAY = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight)s?\b",
     re.IGNORECASE,
@@ -32,6 +75,7 @@ _MONTH = re.compile(
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9$])")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])")
 
 _STOPWORDS_TEXT = """
 a about above after again all also am an and any are as at be been before being below
@@ -79,10 +123,11 @@ def stem(word: str) -> str:
 
 @lru_cache(maxsize=8192)
 def keywords(text: str) -> frozenset[str]:
-    """Stems of the content words of `text` (numbers included)."""
+    """Stems of the content words of `text` (numbers included; "7kW" is "7" and "kw", as
+    "7 kW" is)."""
     return frozenset(
         stem(word.removesuffix("'s"))
-        for word in _WORD.findall(text.lower())
+        for word in _WORD.findall(_DIGIT_LETTER.sub(" ", text.lower()))
         if word not in STOPWORDS
     )
 
@@ -100,9 +145,17 @@ def sentences(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Claim:
-    kind: str  # "link", "email", "number", "date"
+    kind: str  # "link", "email", "number", "price", "date"
     raw: str
-    norm: str
+    norm: str  # a price's norm starts with "$": "$12"
+
+    @property
+    def supports(self) -> tuple[str, ...]:
+        """The norms this claim, stated in a source, supports: a price also supports the
+        bare number ("$19,000" lets a draft say "19,000"), never the other way round."""
+        if self.kind == "price":
+            return (self.norm, self.norm.removeprefix("$"))
+        return (self.norm,)
 
 
 def _number_norm(digits: str, thousands: bool) -> str:
@@ -117,10 +170,56 @@ def _number_norm(digits: str, thousands: bool) -> str:
     return format(normalized, "f")
 
 
+def _spelled_numbers(text: str) -> list[Claim]:
+    """Numbers written in words ("twelve", "twenty-five", "two hundred", "a thousand"), as
+    number or price claims. A lone "one" is left alone: it is mostly a pronoun ("the one
+    you asked about"), not an amount."""
+    found: list[Claim] = []
+    words = list(_NUMBER_WORD.finditer(text))
+    index = 0
+    while index < len(words):
+        start = index
+        group: list[str] = []
+        while index < len(words):
+            word = words[index].group(0).lower()
+            joiner = text[words[index - 1].end() : words[index].start()].lower() if group else ""
+            following = words[index + 1].group(0).lower() if index + 1 < len(words) else ""
+            if word == "and" and group and group[-1] in _SCALES and following in _NUMBER_VALUES:
+                index += 1  # "two hundred and ten"
+                continue
+            known = word in _NUMBER_VALUES or (word == "a" and following in _SCALES)
+            if not known or (group and joiner not in _NUMBER_JOINERS):
+                break
+            group.append(word)
+            index += 1
+        if not group:
+            index += 1
+            continue
+        if group == ["one"] or all(word in _SCALES for word in group):
+            continue
+        total = current = 0
+        for word in group:
+            if word in _SCALES:
+                current = max(current, 1) * _SCALES[word]
+                if _SCALES[word] >= 1000:
+                    total, current = total + current, 0
+            elif word != "a":
+                current += _SMALL_NUMBERS.get(word, 0) + _TENS.get(word, 0)
+        value = str(total + current)
+        after = words[index].group(0).lower() if index < len(words) else ""
+        end = words[index - 1].end()
+        if after in _CURRENCY_WORDS and text[end : words[index].start()] in _NUMBER_JOINERS:
+            end = words[index].end()
+            found.append(Claim("price", text[words[start].start() : end], f"${value}"))
+        else:
+            found.append(Claim("number", text[words[start].start() : end], value))
+    return found
+
+
 @lru_cache(maxsize=8192)
 def claims(text: str) -> tuple[Claim, ...]:
-    """Every price, number, date, link and email address in `text`, normalised so "$19,000"
-    and "19000", or "2.60" and "2.6", compare equal."""
+    """Every price, number, date, link and email address in `text`, normalised so "2.60" and
+    "2.6", "$19,000" and "19000 dollars", or "12" and "twelve" compare equal."""
     found: list[Claim] = []
     rest = text
     for match in _URL.finditer(text):
@@ -132,9 +231,12 @@ def claims(text: str) -> tuple[Claim, ...]:
         found.append(Claim("email", raw, raw.lower()))
     rest = _EMAIL.sub(" ", rest)
     for match in _NUMBER.finditer(rest):
-        found.append(
-            Claim("number", match.group(0), _number_norm(match.group(1), bool(match.group(2))))
-        )
+        norm = _number_norm(match.group(2), bool(match.group(3)))
+        if match.group(1) or match.group(4):
+            found.append(Claim("price", match.group(0).strip(), f"${norm}"))
+        else:
+            found.append(Claim("number", match.group(0), norm))
+    found.extend(_spelled_numbers(rest))
     for match in _WEEKDAY.finditer(rest):
         found.append(Claim("date", match.group(0), match.group(1).lower()))
     for match in _MONTH.finditer(rest):
@@ -142,9 +244,27 @@ def claims(text: str) -> tuple[Claim, ...]:
     return tuple(found)
 
 
+# Promises a reply can make: future actions, guarantees, price matches, concessions,
+# confirmations. A draft may only make one a source makes (see pipeline/draft_checks.py).
+COMMITMENT = re.compile(
+    r"\b(i'll|i will|we'll|we will|we can (?:offer|give|do|beat|match|guarantee|waive)"
+    r"|i've (?:asked|passed|booked|shared|flagged|scheduled)|guarantee\w*|promis\w*"
+    r"|confirm\w*|you're booked|you are booked|discount\w*|price[- ]match\w*"
+    r"|beat (?:that|it|any|their|the|your)|match (?:that|it|any|their|the|your)|waive\w*"
+    r"|for free|free of charge|at no (?:extra )?(?:cost|charge)|in writing|lock(?:ed)? in"
+    r"|refund\w*|money[- ]back|follow up)\b",
+    re.IGNORECASE,
+)
+
+
+def commitments(text: str) -> list[str]:
+    """The commitment phrases in `text`, lowercased ("we will", "beat that", …)."""
+    return [match.group(0).lower() for match in COMMITMENT.finditer(text)]
+
+
 def claim_norms(texts: Iterable[str]) -> frozenset[str]:
     """What the given texts state: the set a draft's claims are checked against."""
-    return frozenset(claim.norm for text in texts for claim in claims(text))
+    return frozenset(norm for text in texts for claim in claims(text) for norm in claim.supports)
 
 
 def unsupported_claims(text: str, allowed: frozenset[str]) -> list[Claim]:

@@ -55,6 +55,7 @@ from drafts.notifications import notification_create
 from pipeline import stages
 from pipeline.artifacts import artifacts_insert
 from pipeline.context import context_pack_build
+from pipeline.draft_checks import draft_hold_reason
 from pipeline.facts import facts_proposals
 from pipeline.llm import LLMPermanentError, LLMTransientError
 from pipeline.models import PipelineRun, Stage
@@ -244,8 +245,11 @@ def _draft_stages(
     meeting = _reuse(done, Stage.MEETING_GATE, MeetingGateOutput) or stages.meeting_gate(
         sr, pack=pack, extract=extract, draft_text=verified.text
     )
-    held_reason = ""
-    if not plan.should_reply:
+    # Junk, or a refused verifier rewrite, is the true reason whatever the model planned.
+    held_reason = draft_hold_reason(verified=verified)
+    if held_reason:
+        pass
+    elif not plan.should_reply:
         held_reason = "No reply needed: an automatic reply or delivery notice."
     elif meeting.decision == "review":
         held_reason = meeting.reason

@@ -8,15 +8,18 @@ their own: they write their artifact and telemetry themselves and return the sta
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from pipeline.artifacts import artifact_build, artifacts_insert, artifacts_write, payload_cap
+from pipeline.draft_checks import verifier_rewrite_rejected
 from pipeline.grounding import claim_norms, claims_enforce
-from pipeline.llm import CallContext, complete
+from pipeline.llm import CallContext, LLMPermanentError, complete
 from pipeline.models import AIInteraction, PipelineArtifact, PipelineRun, Stage
 from pipeline.prompts import RenderedPrompt, prompt_render
 from pipeline.schemas import (
@@ -32,7 +35,11 @@ from pipeline.schemas import (
 )
 from workspaces.models import WorkspaceSettings
 
+logger = logging.getLogger("pipeline.stages")
+
 Pack = dict[str, Any]
+# A reply cut off at the token limit is asked again once with this many times the budget.
+TRUNCATED_RETRY_SCALE = 2
 
 
 @dataclass
@@ -93,14 +100,32 @@ def _ask[T: BaseModel](
     context = CallContext(
         workspace_id=sr.workspace_id, run_id=sr.run_id, iteration=iteration, sink=sr.interactions
     )
-    output, usage = complete(
-        stage=stage,
-        prompt=prompt,
-        schema=schema,
-        model=model,
-        reasoning_effort=effort,
-        context=context,
-    )
+    try:
+        output, usage = complete(
+            stage=stage,
+            prompt=prompt,
+            schema=schema,
+            model=model,
+            reasoning_effort=effort,
+            context=context,
+        )
+    except LLMPermanentError as exc:
+        if exc.outcome != "truncated":
+            raise
+        # A weak model runs out of tokens mid-reply: once more, with a larger budget, before
+        # the stage fails. Both calls are on record as AIInteraction rows.
+        logger.info(
+            "llm reply truncated, asking again with a larger budget",
+            extra={"stage": stage, "run_id": str(sr.run_id), "iteration": iteration},
+        )
+        output, usage = complete(
+            stage=stage,
+            prompt=dataclasses.replace(prompt, max_tokens_scale=TRUNCATED_RETRY_SCALE),
+            schema=schema,
+            model=model,
+            reasoning_effort=effort,
+            context=context,
+        )
     sr.artifacts.append(
         artifact_build(
             run_id=sr.run_id,
@@ -198,14 +223,18 @@ def _common_inputs(pack: Pack) -> dict[str, Any]:
     }
 
 
+def workspace_texts(pack: Pack) -> list[str]:
+    """What the workspace itself states besides its knowledge: its name and guidelines."""
+    return [str(pack["workspace"]), str(pack["sections"]["guidelines"]["text"])]
+
+
 def allowed_texts(pack: Pack) -> list[str]:
     """What a draft may repeat claims from besides its sources: the thread, the message, the
     workspace's name and guidelines, the lead's name."""
     return [
         message_text(pack),
         *(str(i["text"]) for i in thread_items(pack)),
-        str(pack["workspace"]),
-        str(pack["sections"]["guidelines"]["text"]),
+        *workspace_texts(pack),
         str(pack["sections"]["lead"]["profile"].get("name") or ""),
     ]
 
@@ -251,8 +280,10 @@ def _lead_name(pack: Pack) -> str:
 
 
 def draft_verify(sr: StageRun, *, pack: Pack, generation: GenerationOutput) -> VerifierOutput:
-    """The verifier stage, then the same grounding rule applied deterministically to its
-    result: a claim that is in neither the cited sources nor the thread never survives."""
+    """The verifier stage, then two deterministic rules over its result: it may only remove
+    or soften (a rewrite that adds to the draft is refused and the draft kept, see
+    `verifier_rewrite_rejected`), and a claim that is in neither the cited sources nor the
+    thread never survives."""
     sources = sources_for(pack, generation.source_ids)
     texts = allowed_texts(pack)
     prompt = prompt_render(
@@ -274,6 +305,12 @@ def draft_verify(sr: StageRun, *, pack: Pack, generation: GenerationOutput) -> V
     checked = _ask(
         sr, stage=Stage.VERIFIER, prompt=prompt, schema=VerifierOutput, model=sr.draft_model
     )
+    rejected = verifier_rewrite_rejected(draft=generation.text, verified=checked)
+    if rejected is not None:
+        kept, refused = rejected
+        checked = checked.model_copy(
+            update={"text": kept, "removed": [*checked.removed, *refused], "unsupported": True}
+        )
     allowed = claim_norms([f"{d['title']}. {d['body']} {d['url']}" for d in sources] + texts)
     enforced = claims_enforce(checked.text, allowed=allowed, max_chars=pack["max_chars"])
     known = {doc["id"] for doc in sources}

@@ -46,6 +46,9 @@ class RenderedPrompt:
     system: str
     user: str
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    # How many times its stage's usual output-token budget this call may use: a reply cut
+    # off at the limit is asked again once with a larger budget (pipeline/stages.py).
+    max_tokens_scale: int = 1
 
 
 def _parse(path: Path, key: str, version: str) -> PromptTemplate:

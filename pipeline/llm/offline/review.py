@@ -9,7 +9,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline.grounding import claim_norms, fit_length, keywords, sentences, unsupported_claims
+from pipeline.grounding import (
+    COMMITMENT,
+    claim_norms,
+    fit_length,
+    keywords,
+    sentences,
+    unsupported_claims,
+)
 from pipeline.language import EXPANSIONS, intents_detect, meeting_read, questions_in
 from pipeline.llm.offline.sources import (
     Doc,
@@ -22,12 +29,6 @@ from pipeline.llm.offline.sources import (
 from pipeline.schemas import RISKY_INTENTS
 
 CONFIDENT = 0.92
-_COMMITMENT = re.compile(
-    r"\b(i'll|i will|we'll|we will|i've (asked|passed|booked|shared|flagged|scheduled)"
-    r"|guarantee\w*|promise\w*|confirm\w*|you're booked|you are booked|discount\w*"
-    r"|price match|waive\w*|for free|follow up)\b",
-    re.IGNORECASE,
-)
 
 
 _NAME = re.compile(r"\b[A-Z][a-zA-Z]+\b")
@@ -86,7 +87,7 @@ def evaluation(inputs: Mapping[str, Any]) -> dict[str, Any]:
         bad = unsupported_claims(sentence, allowed)
         if bad:
             weak("unsupported_claim", sentence, 0.3, f"States {bad[0].raw!r}, not in sources.")
-        elif _COMMITMENT.search(sentence) and sentence_key(sentence) not in source_keys:
+        elif COMMITMENT.search(sentence) and sentence_key(sentence) not in source_keys:
             weak("unsupported_commitment", sentence, 0.5, "Promises something no source states.")
 
     grounded = grounded_sentences(draft, docs)

@@ -14,6 +14,7 @@ Doc = Mapping[str, Any]
 
 _BOOKING = frozenset({"book", "consult", "appointment", "schedul", "meeting", "demo", "visit"})
 _NORM = re.compile(r"[^a-z0-9]+")
+_AMOUNTS = ("number", "price")
 
 
 def sentence_key(sentence: str) -> str:
@@ -85,7 +86,7 @@ def answer_sentences(question: str, docs: Sequence[Doc], *, limit: int) -> list[
     does a Powerwall cost" reads the battery document, not the general price list)."""
     wanted, literal = expanded_keywords(question), keywords(question)
     weights = _weights(docs)
-    numbers = {claim.norm for claim in claims(question) if claim.kind == "number"}
+    numbers = {claim.supports[-1] for claim in claims(question) if claim.kind in _AMOUNTS}
     doc_scores = {str(doc["id"]): score for score, doc in doc_rank(question, docs)}
     best_doc = max(doc_scores.values(), default=0.0) or 1.0
     scored: list[tuple[float, int, str, str]] = []
@@ -96,7 +97,7 @@ def answer_sentences(question: str, docs: Sequence[Doc], *, limit: int) -> list[
             position += 1
             score = _score(wanted, keywords(sentence), weights, literal)
             if numbers:
-                score += 2 * len(numbers & {c.norm for c in claims(sentence)})
+                score += 2 * len(numbers & {c.supports[-1] for c in claims(sentence)})
             if score:
                 score += 0.5 * doc_scores.get(doc_id, 0.0) / best_doc
                 scored.append((score, position, sentence, doc_id))
