@@ -16,6 +16,7 @@ from autosend.send_states import scheduled_send_transition
 from config.tasks import task_publish
 from drafts.draft_states import draft_transition
 from drafts.models import Draft
+from workspaces.models import WorkspaceSettings
 
 S = ScheduledSend.Status
 
@@ -78,18 +79,29 @@ def scheduled_send_create(
         return None
 
 
+def undo_window_seconds(workspace_id: Any) -> int:
+    """The workspace's undo window: how long an approved reply waits before it goes out."""
+    found = WorkspaceSettings.objects.filter(workspace_id=workspace_id).values_list(
+        "undo_seconds", flat=True
+    )
+    return found.first() or 0
+
+
 def draft_send_approved(*, draft: Draft, user: User, text: str) -> ScheduledSend | None:
-    """An operator approved `draft` with `text`: book its send for now and deliver it right
-    away (after commit) through the same claim as the beat, so a double click or the beat
-    racing the task still sends once. Returns None when the draft can no longer be sent
+    """An operator approved `draft` with `text`: book its send for now + the workspace's undo
+    window. The delivery beat sends it when due, through the same claim as every send, so a
+    double click or the beat racing `send_now` still sends once. With no undo window it is
+    delivered right away (after commit). Returns None when the draft can no longer be sent
     (rejected, superseded, already sent or being sent, or its outcome is unknown).
 
     The caller (the review service) authorises the user and records the DraftAction."""
     now = timezone.now()
+    undo_seconds = undo_window_seconds(draft.workspace_id)
+    run_at = now + timedelta(seconds=undo_seconds)
     approval: dict[str, Any] = {
         "origin": ScheduledSend.Origin.APPROVAL,
         "text": text,
-        "run_at": now,
+        "run_at": run_at,
         "approved_by": user,
     }
     with transaction.atomic():
@@ -100,7 +112,7 @@ def draft_send_approved(*, draft: Draft, user: User, text: str) -> ScheduledSend
             send = scheduled_send_create(
                 draft=locked,
                 origin=ScheduledSend.Origin.APPROVAL,
-                run_at=now,
+                run_at=run_at,
                 text=text,
                 approved_by=user,
             )
@@ -127,7 +139,8 @@ def draft_send_approved(*, draft: Draft, user: User, text: str) -> ScheduledSend
             and existing is not None
             and existing.origin == ScheduledSend.Origin.AUTO
         ):
-            # An automatic send still waiting for its delay: go now, as approved. (A second
+            # An automatic send still waiting for its delay: go now (after the undo window), as
+            # approved. (A second
             # approval of an approved draft falls through to None: it was booked once.)
             moved = scheduled_send_transition(
                 scheduled_send_id=existing.pk,
@@ -146,10 +159,45 @@ def draft_send_approved(*, draft: Draft, user: User, text: str) -> ScheduledSend
             transaction.set_rollback(True)
             return None
         send_id = str(send.pk)
-        # A broker outage must not fail the approval: the beat delivers within 5 s.
-        transaction.on_commit(lambda: _enqueue_send_now(send_id))
+        if not undo_seconds:
+            # A broker outage must not fail the approval: the beat delivers within 5 s.
+            transaction.on_commit(lambda: _enqueue_send_now(send_id))
     send.refresh_from_db()
     return send
+
+
+UNDONE = "undone"
+
+
+def scheduled_send_undo(*, draft_id: Any) -> bool:
+    """Stop a send that has not gone out yet (an approval inside its undo window, or an
+    automatic send inside its human-like delay) and put the draft back to review.
+
+    The send's scheduled → cancelled compare-and-swap is the race with the delivery claim
+    (scheduled → sending): whichever commits first wins, the other changes nothing, so a
+    reply is either sent or undone, never both. True if this call undid it."""
+    with transaction.atomic():
+        send_id = (
+            ScheduledSend.objects.filter(draft_id=draft_id, status=S.SCHEDULED)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if send_id is None:
+            return False
+        if not scheduled_send_transition(
+            scheduled_send_id=send_id,
+            from_status=S.SCHEDULED,
+            to_status=S.CANCELLED,
+            cancel_reason=UNDONE,
+            finished_at=timezone.now(),
+        ):
+            return False
+        if not draft_transition(
+            draft_id=draft_id, from_status=Draft.Status.SCHEDULED, to_status=Draft.Status.PENDING
+        ):
+            transaction.set_rollback(True)
+            return False
+    return True
 
 
 def _enqueue_send_now(scheduled_send_id: str) -> None:

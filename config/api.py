@@ -58,11 +58,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount() -> None:
     from autosend.api import router as autosend_router
     from drafts.api import router as drafts_router
+    from drafts.api_queue import router as drafts_queue_router
     from pipeline.api import router as pipeline_router
     from timing.api import router as timing_router
     from workspaces.api import router as workspaces_router
 
     api.add_router("", workspaces_router)
+    api.add_router("", drafts_queue_router)
     api.add_router("", drafts_router)
     api.add_router("", pipeline_router)
     api.add_router("", autosend_router)

@@ -19,6 +19,7 @@ from ninja import Body, Query, Router, Schema
 from pydantic import Field
 
 from drafts import selectors
+from drafts.assignment import assignee_parse, conversation_owner
 from drafts.models import Draft, DraftAction, Notification, Proposal
 from drafts.proposals import proposal_accept, proposal_batch_decide, proposal_reject
 from drafts.review import (
@@ -98,6 +99,11 @@ class HoldOut(Schema):
     until: datetime
 
 
+class OwnerOut(Schema):
+    id: int
+    email: str
+
+
 class DraftOut(Schema):
     id: UUID
     status: str
@@ -109,6 +115,9 @@ class DraftOut(Schema):
     auto_send: AutoSendOut
     sources: list[Any]
     hold: HoldOut | None
+    owner: OwnerOut | None = Field(
+        None, description="Who owns the conversation: its assignee, else the lead's rep."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -238,7 +247,7 @@ def _user_label(user: Any) -> str:
     return str(user.email or user.username) if user is not None else ""
 
 
-def _draft_out(draft: Draft) -> dict[str, Any]:
+def draft_out(draft: Draft) -> dict[str, Any]:
     lead = draft.conversation.lead
     channel = draft.conversation.channel
     hold = None
@@ -274,12 +283,17 @@ def _draft_out(draft: Draft) -> dict[str, Any]:
         },
         "sources": draft.sources or [],
         "hold": hold,
+        "owner": _owner_out(conversation_owner(draft.conversation)),
         "created_at": draft.created_at,
         "updated_at": draft.updated_at,
     }
 
 
-def _action_out(action: DraftAction) -> dict[str, Any]:
+def _owner_out(user: Any) -> dict[str, Any] | None:
+    return {"id": user.pk, "email": _user_label(user)} if user is not None else None
+
+
+def action_out(action: DraftAction) -> dict[str, Any]:
     return {
         "id": action.pk,
         "kind": action.kind,
@@ -320,7 +334,7 @@ def _proposal_out(proposal: Proposal) -> dict[str, Any]:
     }
 
 
-def _draft_or_404(request: HttpRequest, draft_id: UUID) -> Draft:
+def draft_or_404(request: HttpRequest, draft_id: UUID) -> Draft:
     draft = selectors.draft_for_review(workspace=actor_of(request).workspace, draft_id=draft_id)
     if draft is None:
         raise NotFound("Not found.")
@@ -375,27 +389,33 @@ def message_get(request: HttpRequest, message_id: UUID) -> dict[str, Any]:
 def drafts_list(
     request: HttpRequest,
     status: DraftStatus | None = None,
+    q: str = Query("", max_length=200, description="Lead name, email, phone or text."),
+    assignee: str = Query("", description="`me`, `none` (unassigned) or a member's email."),
     limit: int = Query(selectors.PAGE_SIZE_DEFAULT, ge=1, le=selectors.PAGE_SIZE_MAX),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
-    """Drafts of the workspace, oldest first (stable under offset paging as new ones arrive)."""
-    workspace = actor_of(request).workspace
-    filters = selectors.DraftFilters(status=status)
+    """Drafts of the workspace, oldest first (stable under offset paging as new ones arrive),
+    optionally searched (`q`) and narrowed to an owner (`assignee`)."""
+    actor = actor_of(request)
+    workspace = actor.workspace
+    filters = selectors.DraftFilters(
+        status=status, q=q, assignee=assignee_parse(actor=actor, value=assignee)
+    )
     count, _ = selectors.drafts_stats(workspace=workspace, filters=filters)
     items = selectors.drafts_page(workspace=workspace, filters=filters, offset=offset, limit=limit)
-    return {"items": [_draft_out(d) for d in items], "count": count}
+    return {"items": [draft_out(d) for d in items], "count": count}
 
 
 @router.get("/drafts/{draft_id}", response=DraftDetailOut)
 def draft_get(request: HttpRequest, draft_id: UUID) -> dict[str, Any]:
-    draft = _draft_or_404(request, draft_id)
+    draft = draft_or_404(request, draft_id)
     run = draft.run
     return {
-        **_draft_out(draft),
+        **draft_out(draft),
         "original_text": draft.original_text,
         "run": run,
         "artifacts": selectors.draft_artifacts(draft=draft),
-        "actions": [_action_out(a) for a in selectors.draft_actions(draft=draft)],
+        "actions": [action_out(a) for a in selectors.draft_actions(draft=draft)],
         "scheduled_send": _send_out(getattr(draft, "scheduled_send", None)),
     }
 
@@ -406,24 +426,24 @@ def draft_approve_api(
 ) -> dict[str, Any]:
     """Send the draft (edited when `text` differs: a diff and a learning sample are kept).
     409 if it is no longer pending: a second approval never sends twice."""
-    draft = _draft_or_404(request, draft_id)
+    draft = draft_or_404(request, draft_id)
     approval = draft_approve(
         draft=draft, user=actor_of(request).user, text=payload.text if payload else None
     )
-    fresh = _draft_or_404(request, draft_id)
+    fresh = draft_or_404(request, draft_id)
     return {
-        **_draft_out(fresh),
-        "action": _action_out(approval.action),
+        **draft_out(fresh),
+        "action": action_out(approval.action),
         "scheduled_send": _send_out(approval.send),
     }
 
 
 @router.post("/drafts/{draft_id}/reject", response=RejectionOut)
 def draft_reject_api(request: HttpRequest, draft_id: UUID, payload: RejectIn) -> dict[str, Any]:
-    draft = _draft_or_404(request, draft_id)
+    draft = draft_or_404(request, draft_id)
     reason, note = reject_reason_parse(payload.reason, payload.note)
     action = draft_reject(draft=draft, user=actor_of(request).user, reason=reason, note=note)
-    return {**_draft_out(_draft_or_404(request, draft_id)), "action": _action_out(action)}
+    return {**draft_out(draft_or_404(request, draft_id)), "action": action_out(action)}
 
 
 # --- Proposals -----------------------------------------------------------------------------

@@ -27,6 +27,16 @@ class Conversation(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
+    # The operator who owns the thread. Until someone assigns it (`owner_set_at`), the owner
+    # is the lead's rep, read through `drafts.assignment`; ingest never has to look it up.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_conversations",
+    )
+    owner_set_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -44,6 +54,31 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return self.subject or f"Conversation {self.pk}"
+
+
+class ConversationAssignment(models.Model):
+    """History of who owns a conversation: one row per assign, reassign or unassign."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="assignments"
+    )
+    previous_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    new_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}: {self.previous_owner_id} → {self.new_owner_id}"
 
 
 class InboundEvent(models.Model):
@@ -267,6 +302,7 @@ class DraftAction(models.Model):
         APPROVE = "approve", "Approved"
         EDIT = "edit", "Edited and approved"
         REJECT = "reject", "Rejected"
+        UNDO = "undo", "Undone (send stopped)"
 
     class RejectReason(models.TextChoices):
         WRONG_FACTS = "wrong_facts", "Wrong facts"

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from autosend.models import ScheduledSend
-from autosend.scheduling import draft_send_approved
+from autosend.scheduling import draft_send_approved, scheduled_send_undo
 from drafts.draft_states import draft_transition
 from drafts.models import Draft, DraftAction, LearningSample, Notification
 from pipeline.models import PipelineArtifact, Stage
@@ -126,19 +126,7 @@ def draft_approve(*, draft: Draft, user: Any, text: str | None = None) -> Approv
         diff: list[dict[str, Any]] = []
         if edited:
             diff = text_diff(draft.text, final_text)
-            stage, prompt_key, prompt_version = _sample_origin(draft)
-            LearningSample.objects.create(
-                workspace_id=draft.workspace_id,
-                draft_id=draft.pk,
-                lead_id=draft.conversation.lead_id,
-                channel_id=draft.conversation.channel_id,
-                original=draft.text,
-                final=final_text,
-                diff=diff,
-                stage=stage,
-                prompt_key=prompt_key,
-                prompt_version=prompt_version,
-            )
+            _learning_sample_keep(draft=draft, final_text=final_text, diff=diff)
             Draft.objects.filter(pk=draft.pk).update(text=final_text, updated_at=timezone.now())
         action = DraftAction.objects.create(
             draft_id=draft.pk,
@@ -149,6 +137,70 @@ def draft_approve(*, draft: Draft, user: Any, text: str | None = None) -> Approv
         )
         _review_done(draft.pk)
     return Approval(action=action, send=send)
+
+
+def _learning_sample_keep(*, draft: Draft, final_text: str, diff: list[dict[str, Any]]) -> None:
+    """One sample per draft. A draft approved, undone and edited again keeps the AI's text
+    as `original` and takes the newest human text."""
+    existing = LearningSample.objects.filter(draft_id=draft.pk).first()
+    if existing is not None:
+        existing.final = final_text
+        existing.diff = text_diff(existing.original, final_text)
+        existing.save(update_fields=["final", "diff"])
+        return
+    stage, prompt_key, prompt_version = _sample_origin(draft)
+    LearningSample.objects.create(
+        workspace_id=draft.workspace_id,
+        draft_id=draft.pk,
+        lead_id=draft.conversation.lead_id,
+        channel_id=draft.conversation.channel_id,
+        original=draft.text,
+        final=final_text,
+        diff=diff,
+        stage=stage,
+        prompt_key=prompt_key,
+        prompt_version=prompt_version,
+    )
+
+
+def draft_needs_confirmation(draft: Draft) -> bool:
+    """A draft the hard-block gate stopped (legal threat, opt-out, …) is approved only after
+    the operator confirms they read why: the pages ask, and bulk approval skips it."""
+    return bool(draft.blocked_reason) or draft.auto_send_action == Draft.Action.BLOCK
+
+
+def draft_approve_check_confirmed(*, draft: Draft, confirmed: bool) -> None:
+    if draft_needs_confirmation(draft) and not confirmed:
+        raise DomainError(
+            "This draft was blocked from sending automatically: confirm you want to send it.",
+            details=[{"field": "confirm_blocked", "message": "Confirm to send a blocked draft."}],
+        )
+
+
+def draft_undo(*, draft: Draft, user: Any) -> DraftAction:
+    """Stop an approved (or automatic) reply that has not gone out yet and put the draft back
+    to review. Exactly once: a second undo, or one after the reply was sent, is a 409."""
+    with transaction.atomic():
+        if not scheduled_send_undo(draft_id=draft.pk):
+            current = ScheduledSend.objects.filter(draft_id=draft.pk).values_list(
+                "status", flat=True
+            )
+            if current and current[0] in (ScheduledSend.Status.SENDING, ScheduledSend.Status.SENT):
+                raise Conflict(
+                    "Too late to undo: the reply has already gone out.",
+                    details={
+                        "status": Draft.objects.get(pk=draft.pk).status,
+                        "send_status": current[0],
+                    },
+                )
+            raise Conflict(
+                "There is nothing to undo: this reply is not waiting to be sent.",
+                details={
+                    "status": Draft.objects.get(pk=draft.pk).status,
+                    "send_status": current[0] if current else None,
+                },
+            )
+        return DraftAction.objects.create(draft_id=draft.pk, user=user, kind=DraftAction.Kind.UNDO)
 
 
 def reject_reason_parse(reason: str | None, note: str = "") -> tuple[str, str]:

@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Func, IntegerField, Min, Q, QuerySet, Subquery
+from django.db.models import Count, F, Func, IntegerField, Min, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 
+from drafts.assignment import NOBODY, owned_by_q, unowned_q
 from drafts.models import Draft, DraftAction, LearningSample, Message, Notification, Proposal
+from drafts.search import drafts_matching
 from pipeline.models import PipelineArtifact
 from workspaces.models import Channel, Workspace
 
@@ -42,6 +44,8 @@ class DraftFilters:
     status: str | None = S.PENDING  # None: every status
     channel_id: UUID | None = None
     reason: str | None = None
+    q: str = ""  # search: lead name, email, phone, message and reply text
+    assignee: int | str | None = None  # a user id, NOBODY, or None (anyone)
 
 
 class _CountAll(Func):
@@ -65,16 +69,25 @@ def drafts_filtered(*, workspace: Workspace, filters: DraftFilters) -> QuerySet[
         queryset = queryset.filter(conversation__channel_id=filters.channel_id)
     if filters.reason in REASONS:
         queryset = queryset.filter(REASONS[filters.reason][1])
+    if filters.assignee == NOBODY:
+        queryset = queryset.filter(unowned_q())
+    elif filters.assignee is not None:
+        queryset = queryset.filter(owned_by_q(filters.assignee))
+    if filters.q:
+        queryset = drafts_matching(queryset, workspace_id=workspace.pk, q=filters.q)
     return queryset
 
 
 def _list_rows(queryset: QuerySet[Draft], *, for_queue: bool) -> QuerySet[Draft]:
     """What a list shows of each draft: its lead, channel and holder, and for the queue short
     excerpts of the inbound message and the reply instead of their full text."""
-    rows = queryset.select_related("conversation__lead", "conversation__channel", "held_by")
+    rows = queryset.select_related(
+        "conversation__lead__assigned_to", "conversation__owner", "conversation__channel", "held_by"
+    )
     if for_queue:
         rows = rows.annotate(
             inbound_excerpt=Substr("trigger_message__body_text", 1, EXCERPT_CHARS),
+            lead_wrote_at=F("trigger_message__sent_at"),
             draft_excerpt=Substr("text", 1, EXCERPT_CHARS),
         ).defer("text", "original_text", "sources")
     return rows
@@ -119,6 +132,7 @@ def draft_for_review(*, workspace: Workspace, draft_id: Any) -> Draft | None:
             Draft.objects.filter(workspace=workspace, pk=draft_id)
             .select_related(
                 "conversation__lead__assigned_to",
+                "conversation__owner",
                 "conversation__channel",
                 "trigger_message",
                 "run",
@@ -129,6 +143,11 @@ def draft_for_review(*, workspace: Workspace, draft_id: Any) -> Draft | None:
         )
     except (ValueError, TypeError):
         return None
+
+
+def draft_status(*, workspace: Workspace, draft_id: Any) -> str | None:
+    found = Draft.objects.filter(workspace=workspace, pk=draft_id).values_list("status", flat=True)
+    return found.first()
 
 
 def draft_thread(*, draft: Draft, limit: int = 50) -> list[Message]:

@@ -118,6 +118,7 @@ ADMIN_FIELDS = [
     "lead_context_bundle_enabled",
     "meeting_booking_gate_enabled",
     "reply_guidelines",
+    "undo_seconds",
 ]
 
 

@@ -158,7 +158,7 @@ def test_approve_as_is_books_one_send(api, tenant, draft):
     assert body["scheduled_send"]["origin"] == "approval"
     send = ScheduledSend.objects.get(draft=draft)
     assert (send.status, send.origin, send.text) == ("scheduled", "approval", draft.text)
-    assert send.run_at <= timezone.now()
+    assert send.run_at <= timezone.now() + timedelta(seconds=10)  # the undo window
     assert LearningSample.objects.count() == 0
 
 
@@ -229,7 +229,7 @@ def test_approve_takes_over_a_waiting_automatic_send(api, tenant, draft):
     assert response.status_code == 200
     send = ScheduledSend.objects.get(draft=draft)
     assert (send.origin, send.text, send.approved_by) == ("approval", "Different", tenant.operator)
-    assert send.run_at <= timezone.now()
+    assert send.run_at <= timezone.now() + timedelta(seconds=10)  # the undo window
     assert DraftAction.objects.get(draft=draft).kind == "edit"
 
 

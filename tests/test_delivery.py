@@ -54,7 +54,10 @@ def book(
     approved_by=None,
 ) -> ScheduledSend:
     """A draft answering a lead's message, booked to send (due a second ago by default)."""
-    WorkspaceSettings.objects.filter(workspace=tenant.workspace).update(auto_send_enabled=auto_send)
+    # No undo window: these tests are about delivery once an approval is due.
+    WorkspaceSettings.objects.filter(workspace=tenant.workspace).update(
+        auto_send_enabled=auto_send, undo_seconds=0
+    )
     tag = uuid.uuid4().hex[:8]
     lead = LeadFactory(workspace=tenant.workspace, email=f"ada-{tag}@example.com", name="Ada")
     conversation = ConversationFactory(
@@ -450,6 +453,7 @@ def _pending_draft(tenant, channel=None) -> Draft:
 def test_approval_books_a_send_now_and_enqueues_it_after_commit(
     tenant, django_capture_on_commit_callbacks
 ):
+    WorkspaceSettings.objects.filter(workspace=tenant.workspace).update(undo_seconds=0)
     draft = _pending_draft(tenant)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         send = draft_send_approved(draft=draft, user=tenant.operator, text="Edited by Jo.")
@@ -467,6 +471,23 @@ def test_approval_books_a_send_now_and_enqueues_it_after_commit(
         tenant.operator,
         "Edited by Jo.",
     )
+
+
+def test_approval_waits_for_the_undo_window_before_it_goes_out(
+    tenant, django_capture_on_commit_callbacks
+):
+    draft = _pending_draft(tenant)
+    WorkspaceSettings.objects.filter(workspace=tenant.workspace).update(undo_seconds=10)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        send = draft_send_approved(draft=draft, user=tenant.operator, text="Edited by Jo.")
+    assert send is not None
+    assert callbacks == []  # nothing enqueued at once: the beat sends it when due
+    assert 8 <= (send.run_at - timezone.now()).total_seconds() <= 10
+    assert scheduled_send_deliver(scheduled_send_id=send.pk) == Outcome.NOT_CLAIMED
+    assert not outbound(send).exists()
+    later = send.run_at + timedelta(seconds=1)
+    assert scheduled_send_deliver(scheduled_send_id=send.pk, now=later) == Outcome.SENT
+    assert outbound(send).get().body_text == "Edited by Jo."
 
 
 def test_approving_a_waiting_auto_send_sends_it_now_with_the_operator_text(tenant):

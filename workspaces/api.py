@@ -49,6 +49,7 @@ class SettingsOut(Schema):
     meeting_booking_gate_enabled: bool
     reply_guidelines: str
     message_retention_days: int | None
+    undo_seconds: int
 
 
 class SettingsPatch(Schema):
@@ -68,6 +69,7 @@ class SettingsPatch(Schema):
     reply_guidelines: str | None = None
     # Explicit null turns retention off.
     message_retention_days: int | None = None
+    undo_seconds: int | None = None
 
 
 def _settings_out(ws_settings: WorkspaceSettings) -> dict[str, Any]:

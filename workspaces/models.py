@@ -79,6 +79,10 @@ class WorkspaceSettings(models.Model):
         help_text="Erase message bodies of closed conversations after this many days "
         "(empty: keep them).",
     )
+    undo_seconds = models.IntegerField(
+        default=10,
+        help_text="How long an approved reply waits before it goes out, so Undo can stop it.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -117,6 +121,11 @@ class WorkspaceSettings(models.Model):
                 name="settings_message_retention_at_least_1_day",
                 violation_error_message="Message retention must be at least 1 day (or empty).",
             ),
+            models.CheckConstraint(
+                condition=Q(undo_seconds__gte=0) & Q(undo_seconds__lte=300),
+                name="settings_undo_seconds_0_to_300",
+                violation_error_message="The undo window must be between 0 and 300 seconds.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,6 +140,7 @@ SETTINGS_CONSTRAINT_FIELDS: dict[str, tuple[str, ...]] = {
     "settings_revision_iterations_1_to_3": ("revision_max_iterations",),
     "settings_reasoning_effort_known": ("revision_reasoning_effort",),
     "settings_message_retention_at_least_1_day": ("message_retention_days",),
+    "settings_undo_seconds_0_to_300": ("undo_seconds",),
 }
 
 # Knobs that only a true super-admin (is_superuser) may change.
@@ -157,6 +167,7 @@ KNOBS: tuple[str, ...] = (
     "meeting_booking_gate_enabled",
     "reply_guidelines",
     "message_retention_days",
+    "undo_seconds",
 )
 
 
