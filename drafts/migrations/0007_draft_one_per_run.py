@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('drafts', '0005_drop_fk_indexes_covered_by_composites'),
+        ('drafts', '0006_conversation_owner_and_search'),
         ('pipeline', '0003_run_lease'),
         ('workspaces', '0003_message_retention_days'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
