@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run test check lint fmt typecheck migrations-check pytest bench services browser clean
+.PHONY: llm-local install run test check lint fmt typecheck migrations-check pytest bench services browser clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +18,17 @@ services:
 browser:
 	@scripts/install-browser
 
+# `make llm-local`: a local OpenAI-compatible server (Gemma 3 270M), built once into .tools/llm/.
+llm-local:
+	@scripts/llm-local serve
+
+# `make run LLM=local` runs the product against `make llm-local` (started in another terminal).
+ifeq ($(LLM),local)
+run: export LLM_PROVIDER := openai
+run: export OPENAI_BASE_URL := http://127.0.0.1:$(or $(LLM_LOCAL_PORT),8090)/v1
+run: export OPENAI_API_KEY := local-dummy-key
+run: export LLM_DEFAULT_MODEL := gemma-3-270m
+endif
 run: install
 	@$(PY) scripts/dev_database.py
 	@$(PY) manage.py migrate --no-input -v 0

@@ -194,6 +194,7 @@ class AIInteraction(models.Model):
         REFUSAL = "refusal", "Refusal"
         TRUNCATED = "truncated", "Truncated"
         MALFORMED = "malformed", "Malformed output"
+        REJECTED = "rejected", "Rejected by the model server"
         ERROR = "error", "Error"
 
     id = models.BigAutoField(primary_key=True)
@@ -215,6 +216,10 @@ class AIInteraction(models.Model):
     cached_tokens = models.IntegerField(default=0)
     latency_ms = models.IntegerField(default=0)
     request_id = models.CharField(max_length=120, blank=True, default="")
+    # A failed call's HTTP status and the model server's own error text (never request or
+    # reply text): what an operator needs to see why the server refused.
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    server_message = models.CharField(max_length=240, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -57,6 +57,19 @@ try:
     LLM_STRUCTURED_OUTPUT = env_choice(
         "LLM_STRUCTURED_OUTPUT", "json_schema", ("json_schema", "json_object")
     )
+    # Output-token budget per kind of stage (pipeline/llm/capabilities.py maps stages here),
+    # so a weak model cannot run to its context limit.
+    LLM_MAX_TOKENS = {
+        kind: env_int(f"LLM_MAX_TOKENS_{kind.upper()}", default, minimum=16)
+        for kind, default in (
+            ("strategy", 600),
+            ("draft", 600),
+            ("verify", 800),
+            ("overseer", 300),
+            ("evaluate", 400),
+        )
+    }
+    LLM_PROBE_TTL_SECONDS = env_int("LLM_PROBE_TTL_SECONDS", 600, minimum=0)
     LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 60, minimum=1)
     LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0)
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)

@@ -1,7 +1,15 @@
 """Typed gateway errors. Callers only distinguish transient (try again later) from permanent
-(a human has to look); `outcome` is the AIInteraction outcome it is recorded as."""
+(a human has to look); `outcome` is the AIInteraction outcome it is recorded as.
+
+A request the model server refused (HTTP 400/404/422, or a 5xx whose body says a parameter
+is unsupported) is permanent with outcome `rejected`, its `status_code` and the server's own
+words in `server_message` (the error text only, never an echo of the request), so the run
+and the operator can say what the server objected to."""
 
 from __future__ import annotations
+
+REJECTED = "rejected"
+SERVER_MESSAGE_MAX = 240
 
 
 class LLMError(Exception):
@@ -20,6 +28,9 @@ class LLMError(Exception):
         reasoning_tokens: int = 0,
         cached_tokens: int = 0,
         request_id: str = "",
+        status_code: int | None = None,
+        server_message: str = "",
+        model: str = "",
     ) -> None:
         super().__init__(f"{outcome}: {detail}" if detail else outcome)
         self.outcome = outcome
@@ -30,6 +41,25 @@ class LLMError(Exception):
         self.reasoning_tokens = reasoning_tokens
         self.cached_tokens = cached_tokens
         self.request_id = request_id
+        self.status_code = status_code
+        self.server_message = server_message[:SERVER_MESSAGE_MAX]
+        self.model = model
+
+    def failure_reason(self) -> str:
+        """What a failed run records: the outcome, and for a refusal the server's words."""
+        if self.outcome == REJECTED:
+            return f"llm_rejected: HTTP {self.status_code}: {self.server_message}".rstrip(": ")
+        return f"llm_{self.outcome}"
+
+    def operator_title(self) -> str:
+        """The notification an operator sees when this error failed a run."""
+        if self.outcome == REJECTED:
+            said = f": {self.server_message}" if self.server_message else ""
+            return (
+                f"Drafting failed: the model server refused the request "
+                f"(HTTP {self.status_code}{said}). This message needs a reply from a person."
+            )
+        return "Drafting failed: this message needs a reply from a person"
 
 
 class LLMTransientError(LLMError):
