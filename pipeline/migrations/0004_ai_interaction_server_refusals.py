@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipeline', '0002_job_runs_and_knowledge_refresh'),
+        ('pipeline', '0003_run_lease'),
     ]
 
     operations = [
