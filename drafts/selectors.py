@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, F, Func, IntegerField, Min, Q, QuerySet, Subquery
-from django.db.models.functions import Substr
+from django.db.models.functions import Coalesce, Substr
 
 from drafts.assignment import NOBODY, owned_by_q, unowned_q
 from drafts.models import Draft, DraftAction, LearningSample, Message, Notification, Proposal
@@ -263,6 +263,28 @@ def notifications_for(*, workspace: Workspace, user: Any) -> QuerySet[Notificati
     return Notification.objects.filter(
         Q(user__isnull=True) | Q(user_id=user.pk), workspace=workspace
     ).order_by("-created_at", "-id")
+
+
+def notification_rows(*, workspace: Workspace, user: Any) -> QuerySet[Notification]:
+    """`notifications_for` as the bell and the notifications page show them: with the lead
+    and channel of the draft (or message) each is about, and a short excerpt of the lead's
+    message (`snippet`) rather than its full text."""
+    return (
+        notifications_for(workspace=workspace, user=user)
+        .select_related(
+            "draft__conversation__lead",
+            "draft__conversation__channel",
+            "message__conversation__lead",
+            "message__conversation__channel",
+        )
+        .defer("draft__text", "draft__original_text", "message__body_text", "message__body_html")
+        .annotate(
+            snippet=Coalesce(
+                Substr("draft__trigger_message__body_text", 1, EXCERPT_CHARS),
+                Substr("message__body_text", 1, EXCERPT_CHARS),
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)

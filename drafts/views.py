@@ -411,20 +411,23 @@ def proposal_batch_view(request: HttpRequest, batch_id: UUID, decision: str) -> 
 
 # --- Notifications -------------------------------------------------------------------------
 
+BELL_ITEMS = 8
+
+
+def _notifications_response(request: HttpRequest, actor: Actor, template: str) -> HttpResponse:
+    """The list (page) or the bell's feed (htmx), with the unread count the bell shows."""
+    rows = selectors.notification_rows(workspace=actor.workspace, user=actor.user)
+    items = list(rows[:BELL_ITEMS] if _htmx(request) else rows[:100])
+    unread = rows.filter(read_at__isnull=True).count()
+    return render(request, template, {"actor": actor, "items": items, "unread_count": unread})
+
 
 @login_required
 @require_GET
 def notifications_page(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
-    items = list(
-        selectors.notifications_for(workspace=actor.workspace, user=actor.user).select_related(
-            "draft"
-        )[:100]
-    )
     template = "drafts/_notification_feed.html" if _htmx(request) else "drafts/notifications.html"
-    if _htmx(request):
-        items = items[:8]
-    return render(request, template, {"actor": actor, "items": items})
+    return _notifications_response(request, actor, template)
 
 
 @login_required
@@ -432,13 +435,19 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
 def notification_read(request: HttpRequest, notification_id: UUID) -> HttpResponse:
     actor = _actor(request)
     try:
-        item = notification_mark_read(
+        notification_mark_read(
             workspace=actor.workspace, user=actor.user, notification_id=notification_id
         )
     except DomainError as exc:
         raise Http404("Not found.") from exc
     if _htmx(request):
-        return render(request, "drafts/_notification_item.html", {"item": item})
+        rows = selectors.notification_rows(workspace=actor.workspace, user=actor.user)
+        context = {
+            "item": rows.get(pk=notification_id),
+            "unread_count": rows.filter(read_at__isnull=True).count(),
+            "oob_count": True,
+        }
+        return render(request, "drafts/_notification_item.html", context)
     return redirect(_safe_next(request, reverse("notifications")))
 
 
@@ -447,5 +456,7 @@ def notification_read(request: HttpRequest, notification_id: UUID) -> HttpRespon
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     count = notifications_mark_all_read(workspace=actor.workspace, user=actor.user)
+    if _htmx(request):
+        return _notifications_response(request, actor, "drafts/_notification_feed.html")
     messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
     return redirect(_safe_next(request, reverse("notifications")))

@@ -145,7 +145,7 @@ def test_the_page_lists_documents_with_stale_ones_first(
     table = page[page.index("<tbody>") :]
     # Stale (a failing refresh, an overdue one) first, then the rest by title.
     order = [
-        table.index(f"<td>{title}") for title in ("Batteries", "Pricing", "Financing", "Hours")
+        table.index(f'">{title}</a>') for title in ("Batteries", "Pricing", "Financing", "Hours")
     ]
     assert order == sorted(order)
     assert table.count('<span class="badge badge-bad">stale</span>') == 2

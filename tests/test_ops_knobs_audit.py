@@ -30,7 +30,9 @@ SWITCHES = {"auto_send_enabled", "revision_enabled"}
 def change_through_page(client, workspace, field, value):
     url = f"/ops/workspaces/{workspace.pk}/"
     if field in SWITCHES:
-        return client.post(url + "toggle/", {"field": field, "value": "on" if value else "off"})
+        # Turning a switch on through the page asks first; `confirmed` is the answer.
+        data = {"field": field, "value": "on" if value else "off", "confirmed": "on"}
+        return client.post(url + "toggle/", data)
     return client.post(url + "knobs/", knobs_post(workspace.settings, **{field: value}))
 
 

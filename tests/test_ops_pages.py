@@ -102,7 +102,9 @@ def test_overview_lists_every_workspace_with_its_knobs(
     assert 'data-testid="pending-review">1<' in body
     assert body.count("<svg") == 2
     # The recent changes, newest first.
-    assert body.index("auto_send_confidence_threshold</code>") > body.index("Recent knob changes")
+    assert body.index(
+        'title="auto_send_confidence_threshold">Confidence threshold</td>'
+    ) > body.index("Recent knob changes")
 
 
 def test_a_change_made_by_a_provisioning_command_shows_as_system(client, tenant, superadmin):
@@ -117,7 +119,7 @@ def test_a_change_made_by_a_provisioning_command_shows_as_system(client, tenant,
     for url in ("/ops/", f"/ops/workspaces/{tenant.workspace.pk}/"):
         response = client.get(url)
         assert response.status_code == 200
-        row = response.content.decode().split("<code>auto_send_enabled</code>")[1]
+        row = response.content.decode().split('title="auto_send_enabled">Auto-send</td>')[1]
         assert row.split("</tr>")[0].count("<td>system</td>") == 1
 
 
@@ -154,7 +156,12 @@ def test_toggle_ignores_an_offsite_next(client, tenant, superadmin):
     client.force_login(superadmin)
     response = client.post(
         f"/ops/workspaces/{tenant.workspace.pk}/toggle/",
-        {"field": "auto_send_enabled", "value": "on", "next": "https://evil.example/"},
+        {
+            "field": "auto_send_enabled",
+            "value": "on",
+            "confirmed": "on",
+            "next": "https://evil.example/",
+        },
     )
     assert response["Location"] == f"/ops/workspaces/{tenant.workspace.pk}/"
 
@@ -205,7 +212,7 @@ def test_workspace_page_shows_history_and_the_suggestion_beside_the_threshold(
     suggestion = body.index('suggested <strong class="num">0.80</strong> · rests on 20 drafts')
     history = body.index('id="history-h"')
     assert threshold_input < suggestion < history
-    assert body.count("<code>revision_enabled</code>") == 1
+    assert body.count('title="revision_enabled">Revision (canary)</td>') == 1
     assert superadmin.email in body[history:]
     # Shown, never applied.
     assert (

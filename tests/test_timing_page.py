@@ -82,6 +82,8 @@ def test_the_page_shows_summaries_charts_setters_and_delays(operator: Client, te
     assert tenant.operator.email in page
     assert "closer@elsewhere.test" in page
     assert "outside tool" in page
+    assert "<h2>Your team</h2>" in page
+    assert "Setter" not in page  # people, not a job title
     assert "their-setter@globex.test" not in page
     # Auto-send is off and no reply had a scheduled send: the delay section says what to do.
     assert "Auto-send is off for this workspace" in page

@@ -1,4 +1,4 @@
-"""The response-timing page: setter versus AI speed, per day, distribution, per setter, and
+"""The response-timing page: team (setter) versus AI speed, per day, distribution, per person, and
 the AI's chosen versus actual delay, for one channel or all, over a date range."""
 
 from __future__ import annotations
@@ -102,12 +102,12 @@ def _charts(
     by_day = line_chart(
         chart_id="timing-by-day",
         title="Median (p50) and p90 response time per day",
-        description="Time from a lead's first unanswered message to the first setter reply "
+        description="Time from a lead's first unanswered message to the first reply from the team "
         "and to the first AI reply, per day.",
         x_labels=[f"{d.day:%b} {d.day.day}" for d in days],
         series=[
-            Series("Setter p50", [unit.of(d.setter_p50_ms) for d in days], tone=1),
-            Series("Setter p90", [unit.of(d.setter_p90_ms) for d in days], tone=1, dashed=True),
+            Series("Team p50", [unit.of(d.setter_p50_ms) for d in days], tone=1),
+            Series("Team p90", [unit.of(d.setter_p90_ms) for d in days], tone=1, dashed=True),
             Series("AI p50", [unit.of(d.ai_p50_ms) for d in days], tone=2),
             Series("AI p90", [unit.of(d.ai_p90_ms) for d in days], tone=2, dashed=True),
         ],
@@ -120,7 +120,7 @@ def _charts(
 
     setter_histogram = histogram(
         chart_id="timing-setter-distribution",
-        title="Setter replies by response time",
+        title="Team replies by response time",
         bars=bars("setter"),
         y_label="Replies",
         x_label="Response time",

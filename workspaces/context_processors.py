@@ -17,6 +17,7 @@ SECTIONS = {
     "proposals": "proposals",
     "timing": "timing",
     "knowledge": "knowledge",
+    "knowledge-document": "knowledge",
 }
 
 

@@ -78,9 +78,25 @@ class ToggleForm(forms.Form):
     )
     value = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
     next = forms.CharField(required=False)
+    confirmed = forms.BooleanField(required=False)
 
     def changes(self) -> dict[str, bool]:
         return {self.cleaned_data["field"]: ON_OFF[self.cleaned_data["value"]]}
+
+    def needs_confirmation(self) -> bool:
+        """Turning auto-send on lets drafts go out with no person reading them: the page asks
+        first (saying what it affects), then sends the same form back with `confirmed`."""
+        return self.changes() == {"auto_send_enabled": True} and not self.cleaned_data["confirmed"]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=120,
+        help_text="What will use it, for example “CRM sync”.",
+        error_messages={"required": "Give the token a name, for example the tool that uses it."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "CRM sync"}),
+    )
 
 
 class FeedFilterForm(forms.Form):

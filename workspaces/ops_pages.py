@@ -43,6 +43,7 @@ WORKSPACES_PER_PAGE = 50
 HISTORY_PER_PAGE = 25
 FEED_PER_PAGE = 50
 JOBS_PER_PAGE = 50
+HEALTH_POLL_SECONDS = 10
 JOB_COLUMN_METRICS = frozenset({"rows_processed", "duration_ms"})
 STAGE_LABELS = dict(Stage.choices)
 
@@ -110,6 +111,27 @@ def _window_tables(figures: dict[str, WindowFigures]) -> dict[str, Any]:
     }
 
 
+def ops_health_context(*, now: datetime | None = None) -> dict[str, Any]:
+    """The health tiles, which the overview re-fetches every `HEALTH_POLL_SECONDS`."""
+    now = now or timezone.now()
+    return {"health": ops_health_snapshot(now=now), "now": now, "poll_seconds": HEALTH_POLL_SECONDS}
+
+
+def auto_send_confirmation_context(*, workspace: Workspace, next_url: str) -> dict[str, Any]:
+    """What turning auto-send on changes, for the page that asks first: the drafts waiting
+    now stay for people (only messages that arrive later are evaluated), and whether the
+    global kill switch would hold everything anyway."""
+    ws = workspaces_with_settings().get(pk=workspace.pk)
+    return {
+        "ops_section": "overview",
+        "workspace": ws,
+        "ws_settings": ws.settings,
+        "pending": ws.pending_review,  # type: ignore[attr-defined]  # annotated
+        "kill_switches": kill_switches(),
+        "next": next_url,
+    }
+
+
 def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     workspaces = Paginator(workspaces_with_settings(), WORKSPACES_PER_PAGE).get_page(page)
@@ -118,7 +140,7 @@ def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> di
     )
     return {
         "ops_section": "overview",
-        "health": ops_health_snapshot(now=now),
+        **ops_health_context(now=now),
         **_window_tables(revision_figures(now=now)),
         "rates_chart": _rates_chart(now),
         "latency_chart": histogram(

@@ -11,10 +11,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Field
+from django.utils import timezone
 from django.utils.text import slugify
 
 from workspaces.access import is_true_superadmin
-from workspaces.errors import DomainError, PermissionDenied
+from workspaces.errors import DomainError, NotFound, PermissionDenied
 from workspaces.models import (
     KNOBS,
     REVISION_KNOBS,
@@ -117,6 +118,17 @@ def api_token_create(
         workspace=workspace, user=user, name=name, prefix=prefix, token_hash=hash_token(raw)
     )
     return token, raw
+
+
+def api_token_revoke(*, workspace: Workspace, user: User, token_id: Any) -> ApiToken:
+    """Revoke one of `user`'s live tokens in `workspace`, at once and for good. Someone
+    else's token, or another workspace's, is not found; revoking twice changes nothing."""
+    mine = ApiToken.objects.filter(pk=token_id, workspace=workspace, user=user)
+    mine.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token = mine.first()
+    if token is None:
+        raise NotFound("Not found.")
+    return token
 
 
 def _coerce_knob(ws_settings: WorkspaceSettings, field: str, value: Any) -> Any:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from django.conf import settings
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from workspaces.models import ApiToken, Workspace
@@ -54,3 +56,10 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
                 ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
             return token
     return None
+
+
+def api_tokens_of(*, workspace: Workspace, user: Any) -> QuerySet[ApiToken]:
+    """A person's tokens in one workspace for the tokens page: live ones first, newest first."""
+    return ApiToken.objects.filter(workspace=workspace, user=user).order_by(
+        F("revoked_at").desc(nulls_first=True), "-created_at"
+    )

@@ -1,11 +1,25 @@
-"""Control-plane pages (true super-admins only)."""
+"""Control-plane pages (true super-admins only), the API tokens page, knowledge documents
+and the favicon."""
 
 from django.urls import path
 
-from workspaces import views
+from workspaces import knowledge_views, token_views, views
 
 urlpatterns = [
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("settings/api-tokens/", token_views.api_tokens_page, name="api-tokens"),
+    path(
+        "settings/api-tokens/<uuid:token_id>/revoke",
+        token_views.api_token_revoke_view,
+        name="api-token-revoke",
+    ),
+    path(
+        "knowledge/<uuid:document_id>/",
+        knowledge_views.knowledge_document_page,
+        name="knowledge-document",
+    ),
     path("ops/", views.ops_overview, name="ops"),
+    path("ops/health/", views.ops_health, name="ops-health"),
     path("ops/feed/", views.ops_feed, name="ops-feed"),
     path("ops/quality/", views.ops_quality, name="ops-quality"),
     path("ops/jobs/", views.ops_jobs, name="ops-jobs"),

@@ -1,4 +1,4 @@
-"""Login (throttled), the workspace switcher and the control plane (/ops/)."""
+"""Login (throttled), the favicon, the workspace switcher and the control plane (/ops/)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,14 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import LoginView, redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from config.db import POSTGRESQL_REQUIRED, is_postgresql
+from config.labels import human_label
 from workspaces.access import is_true_superadmin, resolve_workspace
 from workspaces.analytics_db import analytics_db
 from workspaces.context import SESSION_WORKSPACE_KEY
@@ -26,8 +29,10 @@ from workspaces.errors import DomainError
 from workspaces.forms import KnobsForm, ToggleForm
 from workspaces.models import SettingsChange, Workspace
 from workspaces.ops_pages import (
+    auto_send_confirmation_context,
     knob_display,
     ops_feed_context,
+    ops_health_context,
     ops_jobs_context,
     ops_overview_context,
     ops_quality_context,
@@ -42,11 +47,25 @@ def client_address(request: HttpRequest) -> str:
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """Refuses further attempts after repeated failures, before checking the password."""
+    """Refuses further attempts after repeated failures, before checking the password. People
+    sign in with their email, so every message says "email"."""
 
     username = forms.CharField(
-        label="Email", widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"})
+        label="Email",
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+        error_messages={"required": "Enter your email."},
     )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": "Enter your password."},
+    )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match an account. Check both and try "
+        "again (the password is case-sensitive).",
+    }
 
     def clean(self) -> dict[str, Any]:
         username = self.data.get("username", "")
@@ -68,6 +87,14 @@ class ReplydeskLoginView(LoginView):
     form_class = ThrottledAuthenticationForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page links: send them to the static icon."""
+    response = redirect(static("favicon.svg"))
+    patch_cache_control(response, public=True, max_age=86400)
+    return response
 
 
 @require_POST
@@ -124,6 +151,13 @@ def ops_overview(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/overview.html", ops_overview_context(page=request.GET.get("page")))
 
 
+@superadmin_required
+@require_GET
+def ops_health(request: HttpRequest) -> HttpResponse:
+    """The overview's health tiles alone: the page polls this to stay current."""
+    return render(request, "ops/_health.html", ops_health_context())
+
+
 def _workspace_page(
     request: HttpRequest, workspace: Workspace, *, form: KnobsForm | None = None, status: int = 200
 ) -> HttpResponse:
@@ -168,6 +202,9 @@ def ops_workspace_toggle(request: HttpRequest, workspace_id: UUID) -> HttpRespon
         return redirect(target)
     if url_has_allowed_host_and_scheme(form.cleaned_data["next"], {request.get_host()}):
         target = form.cleaned_data["next"] or target
+    if form.needs_confirmation():
+        context = auto_send_confirmation_context(workspace=workspace, next_url=target)
+        return render(request, "ops/confirm_auto_send.html", context)
     try:
         rows = workspace_settings_update(
             workspace=workspace, actor=_user(request), changes=form.changes(), source="ops"
@@ -188,7 +225,8 @@ def _changed_message(workspace: Workspace, rows: list[SettingsChange]) -> str:
     if not rows:
         return f"{workspace.name}: nothing changed."
     changed = ", ".join(
-        f"{row.field} {knob_display(row.old_value)} → {knob_display(row.new_value)}" for row in rows
+        f"{human_label(row.field)} {knob_display(row.old_value)} → {knob_display(row.new_value)}"
+        for row in rows
     )
     return f"{workspace.name}: {changed}."
 
