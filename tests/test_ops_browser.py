@@ -64,9 +64,9 @@ def test_superadmin_flips_the_revision_canary_and_sees_the_history_row(
         page.screenshot(path=str(ARTIFACTS / "ops-overview.png"), full_page=True)
         page.click(f'[data-testid="revision_enabled-{slug}"]')
         page.wait_for_url(f"{base_url}/ops/#workspaces")
-        expect(page.locator(".flash")).to_contain_text("revision_enabled off → on")
+        expect(page.locator(".flash")).to_contain_text("Revision (canary) off → on")
         row = page.locator("table.history tbody tr").first
-        expect(row).to_contain_text("revision_enabled")
+        expect(row).to_contain_text("Revision (canary)")
         expect(row).to_contain_text(email)
         expect(row.locator("td").nth(3)).to_have_text("off")
         expect(row.locator("td").nth(4)).to_have_text("on")
