@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 from bench.ingest import (  # noqa: E402
     _children,
+    _cpu_seconds,
     _free_port,
     _percentile,
     _with_path,
@@ -258,6 +259,10 @@ def run_once(messages: int, latency: float, rate_limit_every: int) -> dict[str, 
 
         sampler = Sampler(_with_path(server_url, "/postgres"), db_name, worker.pid)
         sampler.start()
+        cpu_before = {
+            name: _cpu_seconds(_tree(p.pid))
+            for name, p in (("worker", worker), ("web", web), ("fake", fake))
+        }
         started = time.time()
         statuses = _post(web_port, channel.key, channel.secret, bodies)
         posted = time.time() - started
@@ -265,6 +270,10 @@ def run_once(messages: int, latency: float, rate_limit_every: int) -> dict[str, 
         deadline = time.monotonic() + max(600.0, messages * latency)
         while done.count() < messages and time.monotonic() < deadline:
             time.sleep(0.5)
+        cpu = {
+            name: _cpu_seconds(_tree(p.pid)) - cpu_before[name]
+            for name, p in (("worker", worker), ("web", web), ("fake", fake))
+        }
         connections.close_all()
         sampler.stop.set()
         sampler.join()
@@ -295,6 +304,11 @@ def run_once(messages: int, latency: float, rate_limit_every: int) -> dict[str, 
             "rate_limited": stats["rate_limited"],
             "peak_pg_connections": sampler.peak_connections,
             "peak_worker_rss_mb": sampler.peak_rss_mb,
+            # CPU per message: what capacity is made of, and nearly unmoved by a busy machine.
+            "worker_cpu_ms_per_message": cpu["worker"] / messages * 1000,
+            "web_cpu_ms_per_message": cpu["web"] / messages * 1000,
+            "fake_cpu_ms_per_message": cpu["fake"] / messages * 1000,
+            "machine_load_1m": os.getloadavg()[0],
         }
     finally:
         for process in reversed(processes):

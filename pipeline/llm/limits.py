@@ -89,9 +89,19 @@ return 1
 """
 
 
+class _Limiter:
+    """One Redis client per URL, with the scripts registered (sent by SHA after the first)."""
+
+    def __init__(self, url: str) -> None:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        self.acquire = client.register_script(_ACQUIRE)
+        self.release = client.register_script(_RELEASE)
+        self.cooldown = client.register_script(_COOLDOWN)
+
+
 @cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+def _limiter_for(url: str) -> _Limiter:
+    return _Limiter(url)
 
 
 @cache
@@ -107,9 +117,9 @@ def _keys(workspace: str) -> list[str]:
     return [f"{prefix}:slots", f"{prefix}:ws:{workspace}", f"{prefix}:waiting", f"{prefix}:cool"]
 
 
-def _redis() -> redis.Redis | None:
+def _limiter() -> _Limiter | None:
     url = settings.LLM_LIMITER_REDIS_URL
-    return _client(url) if url else None
+    return _limiter_for(url) if url else None
 
 
 def _outage(exc: Exception) -> None:
@@ -122,11 +132,11 @@ def _outage(exc: Exception) -> None:
 
 def llm_cooldown(seconds: float) -> None:
     """The provider asked every caller to wait (a 429 with Retry-After): all workers wait."""
-    client = _redis()
-    if client is None or seconds <= 0:
+    limiter = _limiter()
+    if limiter is None or seconds <= 0:
         return
     try:
-        client.eval(_COOLDOWN, 1, _keys("-")[3], int(seconds * 1000))
+        limiter.cooldown(keys=[_keys("-")[3]], args=[int(seconds * 1000)])
     except redis.RedisError as exc:
         _outage(exc)
 
@@ -147,8 +157,8 @@ def llm_slot(workspace_id: object) -> Iterator[None]:
     """Hold one of the deployment's LLM_MAX_CONCURRENCY model-call slots for one call."""
     limit = int(settings.LLM_MAX_CONCURRENCY)
     wait = float(settings.LLM_SLOT_WAIT_SECONDS)
-    client = _redis()
-    if client is None:
+    limiter = _limiter()
+    if limiter is None:
         with _local_slot(limit, wait):
             yield
         return
@@ -160,16 +170,9 @@ def llm_slot(workspace_id: object) -> Iterator[None]:
     while True:
         now_ms = int(time.time() * 1000)
         try:
-            granted, cooling_ms = client.eval(
-                _ACQUIRE,
-                4,
-                *keys,
-                now_ms,
-                now_ms + hold_ms,
-                limit,
-                token,
-                keys[1],
-                WAITING_WINDOW_MS,
+            granted, cooling_ms = limiter.acquire(
+                keys=keys,
+                args=[now_ms, now_ms + hold_ms, limit, token, keys[1], WAITING_WINDOW_MS],
             )
         except redis.RedisError as exc:
             _outage(exc)
@@ -195,6 +198,6 @@ def llm_slot(workspace_id: object) -> Iterator[None]:
         yield
     finally:
         try:
-            client.eval(_RELEASE, 2, keys[0], keys[1], token)
+            limiter.release(keys=keys[:2], args=[token])
         except redis.RedisError as exc:
             _outage(exc)  # the slot expires on its own
