@@ -314,9 +314,9 @@ def run_once(messages: int, latency: float, rate_limit_every: int) -> dict[str, 
         for process in reversed(processes):
             _stop(process)
         try:
-            from django.db import connections as conns
+            from config.db import db_pools_close
 
-            conns.close_all()
+            db_pools_close()
         except Exception:  # Django may never have been set up
             pass
         _admin(server_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
