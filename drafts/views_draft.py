@@ -143,7 +143,7 @@ def _seconds_until(when: datetime) -> int:
 
 def _sending_in(approval: Approval) -> str:
     seconds = _seconds_until(approval.send.run_at)
-    return f" It goes out in {seconds} s: Undo on the draft page stops it." if seconds else ""
+    return f" It goes out in {seconds} s: Undo stops it until then." if seconds else ""
 
 
 @login_required

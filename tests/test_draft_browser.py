@@ -167,6 +167,7 @@ def test_a_blocked_draft_asks_for_a_confirmation(browser, live_server, tenant): 
     page.click("#approve-btn")
     page.wait_for_selector("#form-error")
     assert "confirm you want to send it" in page.inner_text("#form-error")
+    session.shot("draft-blocked-refused")
     assert Draft.objects.get(pk=draft.pk).status == "pending"
     assert not ScheduledSend.objects.filter(draft=draft).exists()
 
@@ -215,6 +216,7 @@ def test_undo_after_approve_puts_the_draft_back(browser, live_server, tenant):  
     page.click("#approve-btn")
     page.wait_for_selector("#undo-box")
     assert "Sending in" in page.inner_text("#undo-box")
+    session.shot("draft-undo")
     assert "It goes out in 120 s" in page.inner_text(".flash")
     assert ScheduledSend.objects.get(draft=draft).status == "scheduled"
 
@@ -241,6 +243,7 @@ def test_write_the_reply_yourself_after_a_reject(browser, live_server, tenant): 
     page.wait_for_selector("#write-yourself")
     assert "rejected. Nothing was sent." in page.inner_text(".flash")
     assert "Write the reply yourself" in page.inner_text("#write-yourself")
+    session.shot("draft-write-yourself")
 
     page.click("#reply-btn")  # empty: refused next to the box
     page.wait_for_selector("#reply-error")

@@ -20,7 +20,7 @@
     fetch(hold.dataset.holdUrl, {
       method: "POST",
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(), "HX-Request": "true" }
+      headers: { "X-CSRFToken": csrfToken() }
     }).then(function (response) {
       if (!response.ok) { return null; }
       return response.text();
