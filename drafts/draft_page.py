@@ -13,6 +13,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from autosend.gate import REASONS as GATE_REASONS
+from autosend.gate import Category
 from autosend.models import ScheduledSend
 from config.labels import human_label
 from drafts.assignment import conversation_owner, workspace_people
@@ -84,11 +85,19 @@ def lead_panel(*, draft: Draft) -> LeadPanel:
     )
 
 
+def blocked_explanation(code: str) -> str:
+    """The gate's own sentence for a block category ("" for a code it does not know)."""
+    try:
+        return GATE_REASONS.get(Category(code), "")
+    except ValueError:
+        return ""
+
+
 def run_summary(*, draft: Draft, threshold: float | None) -> str:
     """One sentence an operator reads first: why this draft is waiting for them (or what
     happened to it), in words, before any engineer's detail."""
     if draft.blocked_reason:
-        why = GATE_REASONS.get(draft.blocked_reason, "")  # type: ignore[call-overload]
+        why = blocked_explanation(draft.blocked_reason)
         return (
             f"Blocked because: {human_label(draft.blocked_reason)}. {why} "
             "A blocked reply is never sent automatically: a person decides."

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from drafts.draft_states import draft_transition
 from drafts.models import Draft, Message
@@ -21,21 +22,30 @@ def newer_inbound_since(draft: Draft) -> Message | None:
     """The lead's first message after this draft's, if any: answering the older one by hand
     would talk past it (the newer message has its own draft)."""
     return (
-        Message.objects.filter(
-            conversation_id=draft.conversation_id,
-            direction=Message.Direction.INBOUND,
-            sent_at__gt=draft.trigger_message.sent_at,
-        )
+        _after_trigger(draft)
+        .filter(direction=Message.Direction.INBOUND)
         .select_related("reply_draft")
         .order_by("sent_at", "id")
         .first()
     )
 
 
+def _after_trigger(draft: Draft) -> QuerySet[Message]:
+    return Message.objects.filter(
+        conversation_id=draft.conversation_id, sent_at__gt=draft.trigger_message.sent_at
+    ).exclude(pk=draft.trigger_message_id)
+
+
+def replied_since(draft: Draft) -> bool:
+    """Someone already answered after this draft's message (from another tool, or another
+    draft's reply): a second answer would double up."""
+    return _after_trigger(draft).filter(direction=Message.Direction.OUTBOUND).exists()
+
+
 def draft_reply_handwritten(*, draft: Draft, user: Any, text: str | None) -> Approval:
     """Send `text`, written by the operator, as the reply to a rejected draft's message. A
-    draft that is not rejected, or whose lead wrote again since, is a 409 and nothing
-    changes; an empty reply is a 400 (from `draft_approve`)."""
+    draft that is not rejected, whose lead wrote again since, or that someone already
+    answered, is a 409 and nothing changes; an empty reply is a 400 (from `draft_approve`)."""
     with transaction.atomic():
         locked = (
             Draft.objects.select_for_update(of=("self",))
@@ -51,6 +61,11 @@ def draft_reply_handwritten(*, draft: Draft, user: Any, text: str | None) -> App
         if newer_inbound_since(locked) is not None:
             raise Conflict(
                 "The lead wrote again since: answer the newer message from its own draft.",
+                details={"status": locked.status},
+            )
+        if replied_since(locked):
+            raise Conflict(
+                "Someone already replied to this message: nothing was sent.",
                 details={"status": locked.status},
             )
         if not draft_transition(draft_id=locked.pk, from_status=S.REJECTED, to_status=S.PENDING):

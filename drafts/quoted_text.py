@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 # Where a reply's quoted history starts: a "> " line, or the header mail clients write.
 _QUOTE_HEADER = re.compile(
-    r"^(On .{3,200} wrote:|-{2,} ?Original Message ?-{2,}|From: .+|_{10,})\s*$",
-    re.IGNORECASE,
+    r"^(On .{3,200} wrote:|-{2,} ?Original Message ?-{2,}|_{10,})\s*$", re.IGNORECASE
 )
+# Outlook's block: "From: …" followed by "Sent:"/"Date:"/"To:"/"Subject:" within 3 lines.
+_FROM = re.compile(r"^From: .+$", re.IGNORECASE)
+_HEADER_FIELD = re.compile(r"^(Sent|Date|To|Cc|Subject): ", re.IGNORECASE)
 LONG_LINES = 18
 LONG_CHARS = 1500
 
@@ -30,6 +32,11 @@ def message_parts(body: str) -> MessageParts:
     cut = len(lines)
     for i, line in enumerate(lines):
         stripped = line.strip()
+        if _FROM.match(stripped) and any(
+            _HEADER_FIELD.match(t.strip()) for t in lines[i + 1 : i + 4]
+        ):
+            cut = i
+            break
         if stripped.startswith(">") or _QUOTE_HEADER.match(stripped):
             # Only a quote that runs to the end is history: a quoted line answered inline
             # in the middle is part of what the lead wrote.

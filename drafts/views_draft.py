@@ -21,17 +21,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from autosend.gate import REASONS as GATE_REASONS
 from drafts import selectors
 from drafts.assignment import conversation_assign
 from drafts.draft_page import (
+    blocked_explanation,
     lead_panel,
     next_pending_draft_id,
     run_summary,
     send_waiting,
     workspace_threshold,
 )
-from drafts.handwritten import draft_reply_handwritten, newer_inbound_since
+from drafts.handwritten import draft_reply_handwritten, newer_inbound_since, replied_since
 from drafts.models import Draft, DraftAction
 from drafts.review import (
     Approval,
@@ -110,9 +110,10 @@ def _render_draft(
             "hold": hold,
             "editable": draft.status == Draft.Status.PENDING,
             "needs_confirmation": draft_needs_confirmation(draft),
-            "blocked_why": GATE_REASONS.get(draft.blocked_reason, ""),  # type: ignore[call-overload]
+            "blocked_why": blocked_explanation(draft.blocked_reason),
             "confirm_checked": bool(request.POST.get("confirm_blocked")),
             "newer": newer_inbound_since(draft) if rejected else None,
+            "replied": replied_since(draft) if rejected else False,
             "reply_text": (text or "") if error_for == "reply" else "",
             "next_id": next_pending_draft_id(draft=draft),
             "text": draft.text if text is None or error_for == "reply" else text,

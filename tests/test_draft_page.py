@@ -16,6 +16,7 @@ from drafts.quoted_text import message_parts
 from tests.factories import (
     ConversationFactory,
     LeadFactory,
+    MessageFactory,
     PipelineArtifactFactory,
     PipelineRunFactory,
     make_draft,
@@ -223,6 +224,24 @@ def test_no_handwritten_reply_once_the_lead_wrote_again(operator_client, tenant)
     assert _state(draft.pk) == before
 
 
+def test_no_handwritten_reply_once_someone_answered(operator_client, tenant):
+    draft = make_draft(tenant.workspace, tenant.email_channel)
+    operator_client.post(f"/drafts/{draft.pk}/reject", {"reason": "other"})
+    MessageFactory(
+        conversation=draft.conversation,
+        direction="outbound",
+        sender_kind="user",
+        sender_user=tenant.rep,
+        body_text="Answered from my phone",
+        sent_at=draft.trigger_message.sent_at + timedelta(minutes=5),
+    )
+    assert "Someone already replied" in operator_client.get(f"/drafts/{draft.pk}").content.decode()
+    before = _state(draft.pk)
+    refused = operator_client.post(f"/drafts/{draft.pk}/reply", {"reply_text": "Twice"})
+    assert refused.status_code == 409
+    assert _state(draft.pk) == before
+
+
 def test_lead_panel_profile_local_time_and_earlier_conversations(operator_client, tenant):
     lead = LeadFactory(
         workspace=tenant.workspace,
@@ -282,6 +301,9 @@ def test_quoted_and_long_text_fold():
     assert parts.quoted.startswith("On Tue, 3 Dec 2026, Bo Kim wrote:")
     inline = message_parts("> Do you have passes?\nYes please, two.\n> And parking?\nNo car.")
     assert inline.quoted == ""  # quotes answered inline are what the lead wrote
+    outlook = message_parts("Yes.\n\nFrom: Bo Kim\nSent: Friday\nSubject: Passes\n\nHi")
+    assert (outlook.main, outlook.quoted.split("\n")[0]) == ("Yes.", "From: Bo Kim")
+    assert message_parts("From: my phone, sorry for typos").quoted == ""
     long = message_parts("\n".join(f"line {i}" for i in range(30)))
     assert long.main.endswith("line 17")
     assert long.more.startswith("line 18")

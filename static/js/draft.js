@@ -72,6 +72,9 @@
     if (panel && window.matchMedia("(max-width: 600px)").matches && !panel.querySelector(".error")) {
       panel.open = false;
     }
+    // Refused for want of the confirmation: the checkbox is where to go next.
+    var confirmBox = document.querySelector(".confirm-blocked.is-invalid input[type=checkbox]");
+    if (confirmBox) { confirmBox.focus(); }
     setInterval(function () { if (!document.hidden) { renew(); } }, RENEW_MS);
     startUndoCountdown();
   });
