@@ -1,10 +1,12 @@
 """The draft page in headless Chromium: the hold is let go when the page is left and renewed
 while it stays open, a blocked draft asks for a confirmation, the conversation is assigned
 from the page, Undo stops an approved reply, and after a reject the operator writes the
-reply themselves. Screenshots at 1366 and 390 px go to docs/screenshots/."""
+reply themselves. Screenshots at 1366 and 390 px go to test-artifacts/, and with
+UPDATE_DOC_SCREENSHOTS=1 to docs/screenshots/ (committed), so a plain run changes no file."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -278,8 +280,10 @@ def test_draft_page_screenshots(browser, live_server, tenant, width):  # noqa: F
     assert "their time" in page.inner_text("#lead-panel > summary")
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1]  # no sideways scrolling
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"draft-{width}.png"), full_page=True)
+    session.shot(f"draft-{width}")
+    if os.environ.get("UPDATE_DOC_SCREENSHOTS"):  # refresh the committed ones on purpose
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"draft-{width}.png"), full_page=True)
     if width <= 600:
         page.click("#lead-panel > summary")
     page.click("#reject > summary")
