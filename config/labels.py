@@ -1,8 +1,8 @@
 """Words for people: the codes the system stores (gate categories, knob names, kill switches,
 sources of a change) mapped to the labels pages show. Data only, one table, so every page
-says the same thing for the same code; `human_label` (template filter `human_label`, in
-`workspaces/templatetags/labels.py`) falls back to the code with its underscores spaced out,
-so a new code still reads as words until it gets a label here."""
+says the same thing for the same code. `human_label` is the one filter for codes (in both
+`{% load labels %}` and `{% load review %}`); it falls back to the code with its underscores
+spaced out, so a new code still reads as words until it gets a label here."""
 
 from __future__ import annotations
 
@@ -36,6 +36,18 @@ LABELS: dict[str, str] = {
     "meeting_booking_gate_enabled": "Meeting booking check",
     "reply_guidelines": "Reply guidelines",
     "message_retention_days": "Message retention (days)",
+    # Why a booked send was called off (ScheduledSend.cancel_reason).
+    "undone": "Undone by an operator",
+    "stale": "The thread changed before it went out",
+    "newer_inbound": "The lead wrote again before it went out",
+    "rejected by operator": "Rejected by an operator",
+    "draft_changed": "The draft was edited after it was booked",
+    "kill_switch": "Automatic sending was stopped",
+    "auto_send_off": "Auto-send was turned off",
+    "human_replied": "A person replied from another tool",
+    # LLM providers (PipelineRun.provider).
+    "offline": "Offline model (built in, for demos and tests)",
+    "openai": "OpenAI",
     # Where a knob change came from (SettingsChange.source).
     "ops": "Control plane",
     "admin": "Django admin",

@@ -12,13 +12,14 @@ from drafts.models import Draft
 S = Draft.Status
 
 # pending → scheduled when auto-send (or an approval) books a send; scheduled → pending when a
-# booked automatic send is called off for review (kill switch, changed thread); sent, rejected
-# and superseded are final.
+# booked automatic send is called off for review (kill switch, changed thread); rejected →
+# pending only inside `drafts.handwritten` (the operator's own reply, booked in the same
+# transaction); sent and superseded are final.
 ALLOWED: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.SCHEDULED, S.SENT, S.REJECTED, S.SUPERSEDED}),
     S.SCHEDULED: frozenset({S.SENT, S.PENDING, S.REJECTED, S.SUPERSEDED}),
     S.SENT: frozenset(),
-    S.REJECTED: frozenset(),
+    S.REJECTED: frozenset({S.PENDING}),
     S.SUPERSEDED: frozenset(),
 }
 

@@ -290,6 +290,16 @@ def draft_hold(*, draft: Draft, user: Any) -> Hold | None:
     return Hold(user=row.held_by, until=row.held_until, mine=row.held_by_id == user.pk)
 
 
+def draft_hold_release(*, draft: Draft, user: Any, until: datetime) -> bool:
+    """Let go of our hold when the page is left. `until` is the hold that page showed: a
+    release arriving after the same reviewer reopened the draft (a reload, another tab)
+    finds a newer hold and changes nothing. True if a hold was released."""
+    released = Draft.objects.filter(pk=draft.pk, held_by_id=user.pk, held_until=until).update(
+        held_by=None, held_until=None
+    )
+    return released == 1
+
+
 def draft_hold_of(draft: Draft, user: Any) -> Hold | None:
     """The live hold on a draft loaded with `held_by`, without a query."""
     if draft.held_by_id is None or draft.held_until is None:

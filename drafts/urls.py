@@ -2,14 +2,22 @@
 
 from django.urls import path
 
-from drafts import views, webhooks
+from drafts import views, views_draft, webhooks
 
 urlpatterns = [
     path("", views.queue, name="queue"),
-    path("drafts/<uuid:draft_id>", views.draft_detail, name="draft-detail"),
-    path("drafts/<uuid:draft_id>/approve", views.draft_approve_view, name="draft-approve"),
-    path("drafts/<uuid:draft_id>/reject", views.draft_reject_view, name="draft-reject"),
-    path("drafts/<uuid:draft_id>/hold", views.draft_hold_renew, name="draft-hold"),
+    path("drafts/<uuid:draft_id>", views_draft.draft_detail, name="draft-detail"),
+    path("drafts/<uuid:draft_id>/approve", views_draft.draft_approve_view, name="draft-approve"),
+    path("drafts/<uuid:draft_id>/reject", views_draft.draft_reject_view, name="draft-reject"),
+    path("drafts/<uuid:draft_id>/hold", views_draft.draft_hold_renew, name="draft-hold"),
+    path(
+        "drafts/<uuid:draft_id>/release",
+        views_draft.draft_hold_release_view,
+        name="draft-hold-release",
+    ),
+    path("drafts/<uuid:draft_id>/undo", views_draft.draft_undo_view, name="draft-undo"),
+    path("drafts/<uuid:draft_id>/reply", views_draft.draft_reply_view, name="draft-reply"),
+    path("drafts/<uuid:draft_id>/assign", views_draft.draft_assign_view, name="draft-assign"),
     path("proposals/", views.proposals_page, name="proposals"),
     path(
         "proposals/batches/<uuid:batch_id>/<str:decision>",

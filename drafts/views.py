@@ -1,4 +1,5 @@
-"""Operator pages: the review queue, the draft page, proposals and the notification feed.
+"""Operator pages: the review queue, proposals and the notification feed (the draft page is
+drafts/views_draft.py).
 
 Views parse the request, scope it to the session's workspace (another workspace's id is a
 404) and call one service. Forms work without JavaScript (post, then redirect); with htmx the
@@ -9,9 +10,7 @@ their 4xx status and the reason in plain words.
 from __future__ import annotations
 
 import math
-import zoneinfo
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
@@ -19,24 +18,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from drafts import selectors
-from drafts.models import Draft, DraftAction, Proposal
+from drafts.models import Draft, Proposal
 from drafts.proposals import proposal_accept, proposal_batch_decide, proposal_reject
 from drafts.review import (
     Hold,
-    draft_approve,
-    draft_hold,
     draft_hold_of,
-    draft_reject,
     notification_mark_read,
     notifications_mark_all_read,
-    reject_reason_parse,
 )
-from pipeline.models import Stage
 from workspaces.context import Actor, session_actor
 from workspaces.context_processors import request_nav_counts
 from workspaces.errors import DomainError
@@ -44,7 +37,6 @@ from workspaces.errors import DomainError
 QUEUE_PAGE_SIZE = 50
 STATUS_CHOICES = [(s.value, s.label) for s in Draft.Status] + [("all", "Any status")]
 PROPOSAL_STATUS_CHOICES = [(s.value, s.label) for s in Proposal.Status] + [("all", "Any status")]
-STAGE_LABELS = dict(Stage.choices)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -147,96 +139,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-# --- The draft page ------------------------------------------------------------------------
-
-
-def _lead_local_time(tz_name: str) -> str:
-    """The lead's wall-clock time now ("" when their time zone is unknown)."""
-    if not tz_name:
-        return ""
-    try:
-        return timezone.now().astimezone(zoneinfo.ZoneInfo(tz_name)).strftime("%H:%M")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return ""
-
-
-def _artifact_confidence(stage: str, payload: Any) -> float | None:
-    """An evaluation's confidence, shown on its timeline row."""
-    if stage != Stage.EVALUATION or not isinstance(payload, dict):
-        return None
-    value = payload.get("confidence")
-    return float(value) if isinstance(value, int | float) else None
-
-
-def _render_draft(
-    request: HttpRequest,
-    actor: Actor,
-    draft: Draft,
-    hold: Hold | None,
-    *,
-    status: int = 200,
-    error: str = "",
-    error_for: str = "",
-    text: str | None = None,
-) -> HttpResponse:
-    lead = draft.conversation.lead
-    artifacts = selectors.draft_artifacts(draft=draft)
-    return render(
-        request,
-        "drafts/detail.html",
-        {
-            "actor": actor,
-            "draft": draft,
-            "lead": lead,
-            "channel": draft.conversation.channel,
-            "lead_local_time": _lead_local_time(lead.timezone),
-            "thread": selectors.draft_thread(draft=draft),
-            "artifacts": [
-                (a, STAGE_LABELS.get(a.stage, a.stage), _artifact_confidence(a.stage, a.payload))
-                for a in artifacts
-            ],
-            "actions": selectors.draft_actions(draft=draft),
-            "send": getattr(draft, "scheduled_send", None),
-            "hold": hold,
-            "editable": draft.status == Draft.Status.PENDING,
-            "text": draft.text if text is None else text,
-            "error": error,
-            "error_for": error_for,
-            "reasons": DraftAction.RejectReason.choices,
-            "chosen_reason": request.POST.get("reason", ""),
-            "note": request.POST.get("note", ""),
-        },
-        status=status,
-    )
-
-
-def _draft_or_404(actor: Actor, draft_id: UUID) -> Draft:
-    draft = selectors.draft_for_review(workspace=actor.workspace, draft_id=draft_id)
-    if draft is None:
-        raise Http404("Not found.")
-    return draft
-
-
-@login_required
-@require_GET
-def draft_detail(request: HttpRequest, draft_id: UUID) -> HttpResponse:
-    """Opening a pending draft takes (or renews) the reviewer's hold on it."""
-    actor = _actor(request)
-    draft = _draft_or_404(actor, draft_id)
-    hold = (
-        draft_hold(draft=draft, user=actor.user) if draft.status == Draft.Status.PENDING else None
-    )
-    return _render_draft(request, actor, draft, hold)
-
-
-@login_required
-@require_POST
-def draft_hold_renew(request: HttpRequest, draft_id: UUID) -> HttpResponse:
-    """Renewed by the open draft page every few minutes (htmx)."""
-    actor = _actor(request)
-    draft = _draft_or_404(actor, draft_id)
-    hold = draft_hold(draft=draft, user=actor.user)
-    return render(request, "drafts/_hold.html", {"hold": hold, "draft": draft})
+# --- Shared with the draft page (drafts/views_draft.py) --------------------------------
 
 
 def _queue_row_response(
@@ -247,59 +150,6 @@ def _queue_row_response(
         raise Http404("Not found.")
     row = QueueRow(draft=draft, hold=draft_hold_of(draft, actor.user), error=error)
     return render(request, "drafts/_queue_row.html", {"row": row}, status=status)
-
-
-@login_required
-@require_POST
-def draft_approve_view(request: HttpRequest, draft_id: UUID) -> HttpResponse:
-    actor = _actor(request)
-    draft = _draft_or_404(actor, draft_id)
-    text = request.POST.get("text")
-    try:
-        draft_approve(draft=draft, user=actor.user, text=text)
-    except DomainError as exc:
-        if _htmx(request):
-            return _queue_row_response(
-                request, actor, draft.pk, error=exc.message, status=exc.status
-            )
-        hold = draft_hold_of(draft, actor.user)
-        return _render_draft(
-            request,
-            actor,
-            draft,
-            hold,
-            status=exc.status,
-            error=exc.message,
-            error_for="approve",
-            text=text,
-        )
-    if _htmx(request):
-        return _queue_row_response(request, actor, draft.pk)
-    edited = "edited and " if text is not None and draft.text != text else ""
-    messages.success(
-        request,
-        f"Reply to {draft.conversation.lead.display_name} {edited}approved: it is on its way.",
-    )
-    return redirect(_safe_next(request, reverse("queue")))
-
-
-@login_required
-@require_POST
-def draft_reject_view(request: HttpRequest, draft_id: UUID) -> HttpResponse:
-    actor = _actor(request)
-    draft = _draft_or_404(actor, draft_id)
-    try:
-        reason, note = reject_reason_parse(request.POST.get("reason"), request.POST.get("note", ""))
-        draft_reject(draft=draft, user=actor.user, reason=reason, note=note)
-    except DomainError as exc:
-        hold = draft_hold_of(draft, actor.user)
-        return _render_draft(
-            request, actor, draft, hold, status=exc.status, error=exc.message, error_for="reject"
-        )
-    messages.success(
-        request, f"Draft for {draft.conversation.lead.display_name} rejected. Nothing was sent."
-    )
-    return redirect(_safe_next(request, reverse("queue")))
 
 
 # --- Proposals -----------------------------------------------------------------------------

@@ -219,11 +219,12 @@ def test_review_flow_in_the_browser(browser, live_server, tenant):
     page.wait_for_url(f"**/drafts/{first.pk}#edit")
     assert page.evaluate("document.activeElement.id") == "draft-text"
     assert "Held by you until" in page.inner_text("#hold")
-    page.click(".timeline li:nth-child(2) summary")
+    page.click("#engineer-details > summary")  # engineer details are folded
+    page.click(".timeline > li:nth-child(2) > details > summary")
     operator.shot("draft-1280")
     page.fill("#draft-text", "Yes, we have day passes for $25. Small dogs are welcome.")
     page.dblclick("#approve-btn")  # a double click still books one send
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/drafts/{first.pk}")  # stays, with Undo
     assert "edited and approved" in page.inner_text(".flash")
     sends = ScheduledSend.objects.filter(draft=first)
     assert sends.count() == 1
@@ -232,6 +233,7 @@ def test_review_flow_in_the_browser(browser, live_server, tenant):
     assert Draft.objects.get(pk=first.pk).status in ("scheduled", "sent")
     assert DraftAction.objects.filter(draft=first).count() == 1
     assert LearningSample.objects.get(draft=first).final == sends.get().text
+    page.goto(f"{live_server.url}/")
 
     # a on the selected queue row approves it in place (pressed twice: still one send).
     assert rows.count() == 2
@@ -253,7 +255,9 @@ def test_review_flow_in_the_browser(browser, live_server, tenant):
     page.fill("#reject-note", "legal threat: hand to a human")
     operator.shot("draft-reject")
     page.click(".reject-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/drafts/{second.pk}")  # stays: write it yourself
+    assert "Write the reply yourself" in page.inner_text("#write-yourself")
+    page.goto(f"{live_server.url}/")
     action = DraftAction.objects.get(draft=second)
     assert (action.kind, action.reason, action.note) == (
         "reject",

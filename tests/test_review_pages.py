@@ -78,7 +78,7 @@ def test_queue_lists_waiting_drafts_oldest_first(operator_client, tenant):
     html = response.content.decode()
     assert html.index("Sam Rivera") < html.index("Lee Chen")
     assert "“Can I bring my dog?”" in html
-    assert "blocked: legal threat" in html
+    assert "blocked: Legal threat" in html
     assert "held: below threshold 0.85" in html
     assert "2 waiting · oldest" in html
     assert ">3h</time>" in html

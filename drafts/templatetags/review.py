@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.labels import human_label
+
 register = template.Library()
 
 BAR_SEGMENTS = 5
@@ -63,10 +65,10 @@ def segments(confidence: float | None) -> list[bool]:
     return [i < filled for i in range(BAR_SEGMENTS)]
 
 
-@register.filter
-def humanize_code(value: str | None) -> str:
-    """legal_threat → legal threat."""
-    return (value or "").replace("_", " ").strip()
+# One filter for codes, the one in config/labels.py; `humanize_code` is its old name, kept
+# for templates that still say it.
+register.filter("human_label", human_label)
+register.filter("humanize_code", human_label)
 
 
 @register.filter
