@@ -22,13 +22,14 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from autosend.delivery import human_reply_record
 from config.ids import uuid7
 from config.tasks import task_publish
-from drafts.models import InboundEvent, Message
+from drafts.models import Conversation, InboundEvent, Message
 from drafts.webhook_schema import OUTBOUND, WebhookPayload, printable
 from workspaces.models import Channel, Membership
 
@@ -190,6 +191,35 @@ def pipeline_enqueue(*, message_id: str) -> bool:
         failed="pipeline enqueue failed; the sweeper will retry",
         message_id=message_id,
     )
+
+
+# --- Threads belong to their lead ---------------------------------------------------------
+
+THREAD_SHARED_REASON = (
+    "Another lead's conversation already uses this thread id: a reply would land in their thread."
+)
+
+
+def thread_shared_hold_reason(*, conversation: Conversation) -> str:
+    """Why a draft in this conversation must wait for a person, or "". A sender that reuses
+    the thread id of an earlier conversation of another lead on the same channel got a
+    conversation of its own at ingest, but the transport would still answer into that shared
+    thread id, so nothing is sent there automatically. The earlier conversation keeps its
+    thread: a stranger naming it must not switch off auto-send for its lead. Unthreaded
+    conversations cost no query."""
+    if not conversation.external_id:
+        return ""
+    earlier_of_another_lead = (
+        Conversation.objects.filter(
+            channel_id=conversation.channel_id, external_id=conversation.external_id
+        )
+        .exclude(lead_id=conversation.lead_id)
+        .filter(
+            Q(created_at__lt=conversation.created_at)
+            | Q(created_at=conversation.created_at, id__lt=conversation.pk)
+        )
+    )
+    return THREAD_SHARED_REASON if earlier_of_another_lead.exists() else ""
 
 
 # --- The sweeper --------------------------------------------------------------------------
@@ -420,10 +450,12 @@ def _compact(sql: str) -> str:
     return " ".join(line.strip() for line in sql.splitlines() if line.strip())
 
 
-# The arbiter of each partial unique index on Conversation, spelled as its predicate.
+# The arbiter of each partial unique index on Conversation, spelled as its predicate. A thread
+# is keyed by its lead too: another lead naming the same thread id starts a conversation of
+# their own instead of joining this one (see `thread_shared_hold_reason`).
 _STORE_THREADED = _compact(
     _STORE_SQL.replace(
-        "{conversation_conflict}", "(channel_id, external_id) WHERE NOT (external_id = '')"
+        "{conversation_conflict}", "(channel_id, external_id, lead_id) WHERE NOT (external_id = '')"
     )
 )
 _STORE_UNTHREADED = _compact(

@@ -40,10 +40,12 @@ class Conversation(models.Model):
 
     class Meta:
         constraints = [
+            # A thread belongs to its lead: another lead naming the same thread id gets a
+            # conversation of their own, never a seat in this one (drafts/ingest.py).
             models.UniqueConstraint(
-                fields=["channel", "external_id"],
+                fields=["channel", "external_id", "lead"],
                 condition=~Q(external_id=""),
-                name="conversation_thread_unique",
+                name="conversation_thread_lead_unique",
             ),
             models.UniqueConstraint(
                 fields=["channel", "lead"],
