@@ -22,7 +22,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -31,6 +31,7 @@ from config.ids import uuid7
 from config.tasks import task_publish
 from drafts.models import Conversation, InboundEvent, Message
 from drafts.webhook_schema import OUTBOUND, WebhookPayload, printable
+from pipeline.models import PipelineRun
 from workspaces.models import Channel, Membership
 
 logger = logging.getLogger(__name__)
@@ -239,22 +240,37 @@ def unstarted_messages_requeue(
     now: datetime | None = None,
 ) -> SweepResult:
     """Publish the pipeline again for inbound messages received between a day and
-    PIPELINE_SWEEP_AFTER ago that still have no run: their publish was lost (broker down at
-    commit) or dropped. One batch in `received_at` order, resumable from `after`, so a long
-    backlog is walked once instead of re-reading the same first rows."""
+    PIPELINE_SWEEP_AFTER (seconds) ago that still have no run: their publish was lost (broker
+    down at commit, or restarted empty) or their worker died before the run began. One batch
+    in `received_at` order, resumable from `after`, so a long backlog is walked once.
+
+    Each message is claimed (row lock, skip locked) and stamped `pipeline_requeued_at`
+    before it is published, so two sweeps never publish it twice and a message still queued
+    is published again only after PIPELINE_REQUEUE_GRACE_SECONDS. Duplicate deliveries are
+    harmless anyway: the run is unique per message."""
     now = now or timezone.now()
+    grace = timedelta(seconds=settings.PIPELINE_REQUEUE_GRACE_SECONDS)
     rows = Message.objects.filter(
+        ~Exists(PipelineRun.objects.filter(trigger_message_id=OuterRef("pk"))),
+        Q(pipeline_requeued_at__isnull=True) | Q(pipeline_requeued_at__lt=now - grace),
         direction=Message.Direction.INBOUND,
         received_at__gte=now - SWEEP_HORIZON,
         received_at__lt=now - settings.PIPELINE_SWEEP_AFTER,
-        pipeline_runs__isnull=True,
     )
     if after is not None:
         after_at, after_id = after
         rows = rows.filter(received_at__gte=after_at).exclude(
             received_at=after_at, id__lte=after_id
         )
-    batch = list(rows.order_by("received_at", "id").values_list("received_at", "id")[:batch_size])
+    with transaction.atomic():
+        batch = list(
+            rows.select_for_update(skip_locked=True)
+            .order_by("received_at", "id")
+            .values_list("received_at", "id")[:batch_size]
+        )
+        Message.objects.filter(pk__in=[message_id for _, message_id in batch]).update(
+            pipeline_requeued_at=now
+        )
     for _, message_id in batch:
         pipeline_enqueue(message_id=str(message_id))
     if batch:

@@ -249,8 +249,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Re-publish inbound messages whose pipeline never started (broker down at commit).
     "drafts.sweep_unstarted_messages": {
         "task": "drafts.sweep_unstarted_messages",
-        "schedule": 60.0,
-        "options": {"expires": 55},  # a sweep still queued when the next one is due is moot
+        "schedule": 10.0,
+        "options": {"expires": 9},  # a sweep still queued when the next one is due is moot
     },
     "pipeline-purge-old-runs": {"task": "pipeline.purge_old_runs", "schedule": timedelta(hours=1)},
     # Runs whose worker died (lease lapsed) or whose parked retry is due: seconds, not minutes.
@@ -297,7 +297,10 @@ LOGGING: dict[str, Any] = {
 
 # --- Product ------------------------------------------------------------------------------
 REVIEW_HOLD_DURATION = timedelta(minutes=10)
-PIPELINE_SWEEP_AFTER = timedelta(minutes=2)
+# An inbound message with no run this long after it arrived lost its publish (broker down or
+# restarted empty, worker dead before the run began): the sweep (every 10 s) publishes it
+# again, so it starts within about 25 s.
+PIPELINE_SWEEP_AFTER = timedelta(seconds=15)
 # A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
 # dead worker's run is resumed by another within about this long plus one sweep (10 s).
 PIPELINE_LEASE_SECONDS = 30
