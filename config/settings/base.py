@@ -75,6 +75,8 @@ try:
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
     AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
     DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)
+    # Finished background-job records (JobRun) older than this are purged with the runs.
+    JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 90, minimum=1)
     # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
     # knowledge fetches) reach private and loopback addresses. See config/netguard.py.
     OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
