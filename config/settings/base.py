@@ -19,6 +19,7 @@ from config.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     parse_database_url,
     parse_email_url,
@@ -80,6 +81,10 @@ try:
     # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
     # knowledge fetches) reach private and loopback addresses. See config/netguard.py.
     OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+    # /metrics (config/metrics.py): a scraper presenting `Authorization: Bearer <METRICS_TOKEN>`
+    # is let in from anywhere; without the token only these networks (default: loopback).
+    METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+    METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
     LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 except ConfigError as exc:
