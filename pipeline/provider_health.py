@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connections
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from config.db import is_postgresql
-from pipeline.models import AIInteraction
+from pipeline.models import AIInteraction, PipelineRun
 
 HEALTH_WINDOW = timedelta(minutes=15)
 # How far back "last success" looks when the window has none (bounded: during a long outage
@@ -119,3 +120,51 @@ def _latency_quantiles(
             provider: {QUANTILES[0]: float(p50), QUANTILES[1]: float(p95)}
             for provider, p50, p95 in cursor.fetchall()
         }
+
+
+# --- Runs parked for the provider, as operators see them ------------------------------------
+
+WAITING_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class WaitingRun:
+    """A message with no draft yet because its run is parked until the model provider answers."""
+
+    lead_name: str
+    channel_kind: str
+    message_received_at: datetime
+    reason: str  # e.g. "rate_limited", from the run's waiting_reason
+    retries: int
+    next_try_at: datetime | None
+
+
+def runs_waiting_for_provider(
+    *, workspace_id: Any, conversation_id: Any = None, limit: int = WAITING_SHOWN
+) -> list[WaitingRun]:
+    """Up to `limit` + 1 parked runs of the workspace (or one conversation), oldest first, so
+    a page can say "and more" without counting. One query on the running-runs index."""
+    runs = PipelineRun.objects.filter(
+        workspace_id=workspace_id, status=PipelineRun.Status.RUNNING
+    ).exclude(waiting_reason="")
+    if conversation_id is not None:
+        runs = runs.filter(trigger_message__conversation_id=conversation_id)
+    rows = runs.order_by("started_at").values_list(
+        "trigger_message__lead__name",
+        "channel__kind",
+        "trigger_message__received_at",
+        "waiting_reason",
+        "retries",
+        "lease_expires_at",
+    )[: limit + 1]
+    return [
+        WaitingRun(
+            lead_name=name or "A lead",
+            channel_kind=kind,
+            message_received_at=received_at,
+            reason=reason.rpartition(":")[2].strip(),
+            retries=retries,
+            next_try_at=next_try_at,
+        )
+        for name, kind, received_at, reason, retries, next_try_at in rows
+    ]
