@@ -76,6 +76,9 @@ try:
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
     AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
     DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)
+    # A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
+    # dead worker's run is resumed by another within about this long plus one sweep (10 s).
+    PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 30, minimum=3)
     # Finished background-job records (JobRun) older than this are purged with the runs.
     JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 90, minimum=1)
     # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
@@ -308,9 +311,6 @@ REVIEW_HOLD_DURATION = timedelta(minutes=10)
 # restarted empty, worker dead before the run began): the sweep (every 10 s) publishes it
 # again, so it starts within about 25 s.
 PIPELINE_SWEEP_AFTER = timedelta(seconds=15)
-# A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
-# dead worker's run is resumed by another within about this long plus one sweep (10 s).
-PIPELINE_LEASE_SECONDS = 30
 # A run the sweeper enqueued again is not enqueued again before this (it may wait in a queue).
 PIPELINE_REQUEUE_GRACE_SECONDS = 60
 # Transient provider trouble: retry with jittered backoff from 5 s up to 10 min between tries,
