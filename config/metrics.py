@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -96,17 +96,21 @@ def _runs(now: datetime) -> Iterator[Metric]:
     for status in PipelineRun.Status.values:
         g.add_metric([status, RECENT_LABEL], by_status.get(status, 0))
     yield g
-    running = PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING).aggregate(
-        waiting=Count("pk", filter=~Q(waiting_reason="")),
-        resumed=Count("pk", filter=Q(attempts__gt=1)),
+    waiting = (
+        PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING)
+        .exclude(waiting_reason="")
+        .count()
     )
     g = _gauge(
         "replydesk_pipeline_runs_waiting_for_provider",
         "Running runs parked for a retry because the model provider failed transiently.",
     )
-    g.add_metric([], running["waiting"])
+    g.add_metric([], waiting)
     yield g
-    resumed = PipelineRun.objects.filter(started_at__gte=since, attempts__gt=1).count()
+    # Every resume counts an attempt; those a parked retry explains are not recoveries.
+    resumed = PipelineRun.objects.filter(
+        started_at__gte=since, attempts__gt=F("retries") + 1
+    ).count()
     g = _gauge(
         "replydesk_recoveries",
         "Recoveries in the window: runs resumed after their worker died (`resumed_run`) and "

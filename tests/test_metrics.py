@@ -61,6 +61,9 @@ def figures(tenant: Any) -> Any:
         waiting_reason="Waiting for the model provider (server_error)",
     )
     PipelineRunFactory(trigger_message__conversation__channel=tenant.email_channel, attempts=2)
+    PipelineRunFactory(  # resumed twice, both times for a parked retry: not a recovery
+        trigger_message__conversation__channel=tenant.email_channel, attempts=3, retries=2
+    )
     PipelineRunFactory(
         trigger_message__conversation__channel=tenant.email_channel,
         status=PipelineRun.Status.FAILED,
@@ -84,7 +87,7 @@ def test_a_loopback_scrape_shows_runs_providers_sends_and_recoveries(client, fig
     got = samples(client.get("/metrics"))
 
     runs = {dict(k[1])["status"]: v for k, v in got.items() if k[0] == "replydesk_pipeline_runs"}
-    assert runs == {"running": 1, "completed": 1, "failed": 1, "aborted": 0}
+    assert runs == {"running": 1, "completed": 2, "failed": 1, "aborted": 0}
     assert got[("replydesk_pipeline_runs_waiting_for_provider", ())] == 1
     assert got[("replydesk_recoveries", (("kind", "resumed_run"), ("window", "24h")))] == 1
     assert got[("replydesk_recoveries", (("kind", "requeued_message"), ("window", "24h")))] == 1

@@ -122,11 +122,13 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         with (self.log_dir / f"{name}.log").open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", *args], cwd=REPO, env=self.env(), stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", *args], cwd=REPO, env={**self.env(), **(env or {})},
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         self.processes.append(process)
         return process
@@ -146,12 +148,13 @@ class Stack:
         )
         return self._ready_when("beat", process, "beat: Starting")
 
-    def _web_spawn(self, workers: int, threads: int) -> Callable[[], bool]:
+    def _web_spawn(self, workers: int, threads: int, env: dict[str, str]) -> Callable[[], bool]:
         port = free_port()
         process = self._spawn(
             "web",
             ["gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
              "--threads", str(threads)],
+            env,
         )  # fmt: skip
         self.url = f"http://127.0.0.1:{port}"
 
@@ -182,6 +185,7 @@ class Stack:
         web_threads: int = 1,
         workers: tuple[str, ...] = ("worker",),
         beat: bool = True,
+        web_env: dict[str, str] | None = None,
     ) -> None:
         """Start gunicorn, `celery worker`s (threads) and `celery beat`, as the Procfile does,
         all at once; return when every one is serving."""
@@ -189,7 +193,7 @@ class Stack:
         if beat:
             checks.append(self._beat_spawn())
         if web:
-            checks.append(self._web_spawn(web_workers, web_threads))
+            checks.append(self._web_spawn(web_workers, web_threads, web_env or {}))
         for check in checks:
             wait_until(check, timeout=40, what="the processes to start")
 
@@ -210,10 +214,13 @@ class Stack:
             _stop(process, sig=signal.SIGKILL)
 
 
-def post_webhook(base_url: str, channel: Channel, data: Any, *, timeout: float = 10) -> Any:
-    """A signed POST to the channel's webhook over the network, as a sender does."""
+def post_webhook(
+    base_url: str, channel: Channel, data: Any, *, msg_id: str = "", timeout: float = 10
+) -> Any:
+    """A signed POST to the channel's webhook over the network, as a sender does (a retry
+    sends the same `msg_id`)."""
     body = encode(data)
-    headers = signature_headers(channel.secret, body, msg_id=f"msg_{time.monotonic_ns()}")
+    headers = signature_headers(channel.secret, body, msg_id=msg_id or f"msg_{time.monotonic_ns()}")
     return httpx.post(
         f"{base_url}/webhooks/inbound/{channel.key}",
         content=body,

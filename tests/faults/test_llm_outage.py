@@ -24,14 +24,17 @@ OUTAGE_SECONDS = 8
 def test_a_provider_outage_that_ends_delays_the_draft_and_fails_nothing(stack, fake_model):
     demo = demo_workspace()
     channel = channel_of(demo, "email")
-    outage_until = [float("inf")]
+    outage_until: list[float] = []
 
     def responder(request: dict[str, Any]) -> Reply:
+        # The outage starts with the first call, so the run meets it however slow the
+        # machine is to get there, and lasts OUTAGE_SECONDS.
+        if not outage_until:
+            outage_until.append(time.monotonic() + OUTAGE_SECONDS)
         return Reply(status=500) if time.monotonic() < outage_until[0] else canned(request)
 
     fake_model.responder = responder
     stack.up()
-    outage_until[0] = time.monotonic() + OUTAGE_SECONDS  # from the moment the lead writes
 
     response = post_webhook(stack.url, channel, payload(message={"external_id": "outage-1"}))
     assert response.status_code == 202
@@ -43,7 +46,10 @@ def test_a_provider_outage_that_ends_delays_the_draft_and_fails_nothing(stack, f
             .first()
         ),
         timeout=15,
-        what=lambda: f"the run to be parked (runs: {list(PipelineRun.objects.values('status'))})",
+        what=lambda: (
+            "the run to be parked (calls: "
+            f"{list(AIInteraction.objects.values_list('stage', 'outcome', 'created_at'))})"
+        ),
     )
     assert parked.status == "running"
     assert parked.waiting_reason.startswith("waiting for the model provider")
