@@ -61,7 +61,7 @@ test: install services browser check
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install services
-	@for b in bench/ingest.py bench/pipeline.py bench/review.py bench/timing.py; do \
+	@for b in bench/ingest.py bench/pipeline.py bench/pipeline_llm.py bench/review.py bench/timing.py; do \
 	  if [ -f $$b ]; then $(PY) $$b || exit 1; fi; \
 	done
 

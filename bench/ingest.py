@@ -385,6 +385,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connections
 
+    from config.db import db_pools_close
     from workspaces.provisioning import workspace_provision
 
     broker = redis.Redis.from_url(env["REDIS_URL"])
@@ -424,7 +425,7 @@ def main() -> None:
     finally:
         if gunicorn is not None:
             gunicorn_stop(gunicorn)
-        connections.close_all()
+        db_pools_close()
         broker.delete("celery", *bindings)
         database_recreate(env, drop_only=True)
 

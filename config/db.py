@@ -27,3 +27,13 @@ def db_connections_release() -> None:
             continue
         if getattr(conn, "pool", None) is not None:
             conn.close()
+
+
+def db_pools_close() -> None:
+    """Close every connection and the pools behind them, for a process about to drop its
+    database or exit (a pool left open keeps reconnecting in the background)."""
+    for conn in connections.all():
+        conn.close()
+        close_pool = getattr(conn, "close_pool", None)  # PostgreSQL only
+        if close_pool is not None:
+            close_pool()

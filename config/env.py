@@ -169,11 +169,19 @@ def parse_database_url(name: str, url: str) -> dict[str, object]:
         config = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     except Exception as exc:  # dj_database_url raises several types for junk
         raise ConfigError(f"{name} is not a valid database URL: {exc}") from None
-    if scheme != "sqlite" and env_bool("DB_POOL", True):
+    if scheme == "sqlite":
+        return config
+    options: dict[str, object] = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
+    if env_bool("DB_POOL", True):
         config["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not pin them
-        options: dict[str, object] = dict(config.get("OPTIONS") or {})  # type: ignore[call-overload]
         options["pool"] = db_pool_options()
-        config["OPTIONS"] = options
+    if env_bool("DB_PGBOUNCER", False):
+        # Behind PgBouncer in transaction pooling mode consecutive transactions may run on
+        # different server connections: no named server-side cursors, no prepared statements.
+        # (Nothing in the project takes session-level locks; runs are claimed by row.)
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        options["prepare_threshold"] = None
+    config["OPTIONS"] = options
     return config
 
 

@@ -6,7 +6,10 @@ from django.urls import include, path
 
 from config.api import api
 from config.metrics import metrics_view
+from config.unavailable import server_error
 from workspaces.views import ReplydeskLoginView, workspace_switch
+
+handler500 = server_error
 
 urlpatterns = [
     path("accounts/login/", ReplydeskLoginView.as_view(), name="login"),

@@ -18,13 +18,16 @@ def _close_stray_test_connections(django_db_setup: None, django_db_blocker: Any)
     """Live-server and worker threads can leave sessions open on the test database; end them
     before pytest-django drops it, so teardown is clean and the next run starts fresh."""
     yield
-    from django.db import connection
+    from django.db import OperationalError, connection
 
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    try:
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    except OperationalError:
+        pass  # a session whose tests never opened the database: nothing to end
 
 
 @pytest.fixture

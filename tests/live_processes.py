@@ -33,9 +33,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn_server(*, log_path: Path, timeout: float = 30.0) -> Iterator[str]:
+def gunicorn_server(
+    *, log_path: Path, timeout: float = 30.0, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """`gunicorn config.wsgi` (one sync worker, the production default) on a free local
-    port; yields its base URL once it accepts connections, and stops it afterwards."""
+    port, with `env` on top of `subprocess_env()`; yields its base URL once it accepts
+    connections, and stops it afterwards."""
     port = free_port()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -50,7 +53,7 @@ def gunicorn_server(*, log_path: Path, timeout: float = 30.0) -> Iterator[str]:
                 "1",
             ],
             cwd=REPO,
-            env=subprocess_env(),
+            env={**subprocess_env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -132,3 +132,28 @@ def test_production_passes_deploy_checks():
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_database_url_behind_pgbouncer_drops_server_side_cursors_and_prepares(monkeypatch):
+    from config.env import parse_database_url
+
+    monkeypatch.setenv("DB_PGBOUNCER", "1")
+    monkeypatch.setenv("DB_POOL_MAX_SIZE", "6")
+    config = parse_database_url("DATABASE_URL", "postgres://app@pgbouncer.internal:6432/replydesk")
+
+    assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert config["OPTIONS"]["prepare_threshold"] is None
+    assert config["OPTIONS"]["pool"]["max_size"] == 6
+    assert config["CONN_MAX_AGE"] == 0
+
+
+def test_database_url_by_default_pools_and_keeps_server_side_cursors(monkeypatch):
+    from config.env import parse_database_url
+
+    monkeypatch.delenv("DB_PGBOUNCER", raising=False)
+    monkeypatch.delenv("DB_POOL_MAX_SIZE", raising=False)
+    config = parse_database_url("DATABASE_URL", "postgres://app@db.internal:5432/replydesk")
+
+    assert not config.get("DISABLE_SERVER_SIDE_CURSORS")
+    assert "prepare_threshold" not in config["OPTIONS"]
+    assert config["OPTIONS"]["pool"]["max_size"] == 4

@@ -73,6 +73,10 @@ try:
     LLM_PROBE_TTL_SECONDS = env_int("LLM_PROBE_TTL_SECONDS", 600, minimum=0)
     LLM_TIMEOUT_SECONDS = env_int("LLM_TIMEOUT_SECONDS", 60, minimum=1)
     LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0)
+    # Model calls in flight across every worker process and machine (pipeline/llm/limits.py),
+    # shared through Redis; how long a thread waits for a slot before its run is parked.
+    LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 300, minimum=1)
+    LLM_SLOT_WAIT_SECONDS = env_int("LLM_SLOT_WAIT_SECONDS", 60, minimum=1)
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
     AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
     DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)
@@ -112,6 +116,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so every answer (even another middleware's) goes out with the body drained.
     "config.request_body.RequestBodyLimitMiddleware",
+    # A database that refuses or times out is a 503 with Retry-After, never a 500.
+    "config.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -195,6 +201,12 @@ else:
             "KEY_PREFIX": "replydesk",
         }
     }
+# The shared LLM call limiter (pipeline/llm/limits.py) lives in the same Redis; without one
+# (the embedded broker of a quick look) each process limits its own calls.
+LLM_LIMITER_REDIS_URL = (
+    BACKENDS.broker_url if BACKENDS.broker_url.startswith(("redis://", "rediss://")) else ""
+)
+LLM_LIMITER_PREFIX = "replydesk"
 
 # --- Email (the email transport) ----------------------------------------------------------
 MAILERS = {"default": _email.mailer()}

@@ -28,6 +28,8 @@ CACHES = {
         "KEY_PREFIX": "replydesk-test",
     }
 }
+LLM_LIMITER_REDIS_URL = _redis
+LLM_LIMITER_PREFIX = "replydesk-test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 STORAGES = {

@@ -9,6 +9,8 @@ and the operator can say what the server objected to."""
 from __future__ import annotations
 
 REJECTED = "rejected"
+# No model call slot was free in time (pipeline.llm.limits): no call was made.
+THROTTLED = "throttled"
 SERVER_MESSAGE_MAX = 240
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from typing import TypeVar, cast
 
 from django.conf import settings
@@ -17,7 +18,8 @@ from pydantic import BaseModel
 
 from config.db import db_connections_release
 from pipeline.llm.catalogue import model_coerce, reasoning_effort_for
-from pipeline.llm.errors import LLMError, LLMMalformedOutput, LLMPermanentError
+from pipeline.llm.errors import THROTTLED, LLMError, LLMMalformedOutput, LLMPermanentError
+from pipeline.llm.limits import llm_cooldown, llm_slot
 from pipeline.llm.offline import OfflineProvider
 from pipeline.llm.provider import Provider, ProviderReply
 from pipeline.llm.usage import CallContext, Usage
@@ -114,14 +116,19 @@ def complete[T: BaseModel](
         db_connections_release()  # nothing holds a database connection while a model thinks
         attempt_started = time.perf_counter()
         try:
-            reply = provider.call(
-                stage=stage,
-                prompt=prompt,
-                schema=schema,
-                model=chosen_model,
-                reasoning_effort=effort,
-            )
+            with llm_slot(context.workspace_id) if provider.shared_limits else nullcontext():
+                reply = provider.call(
+                    stage=stage,
+                    prompt=prompt,
+                    schema=schema,
+                    model=chosen_model,
+                    reasoning_effort=effort,
+                )
         except LLMError as exc:
+            if exc.outcome == THROTTLED:
+                raise  # no call was made: nothing to record, the run waits for a slot
+            if exc.outcome == AIInteraction.Outcome.RATE_LIMITED:
+                llm_cooldown(exc.retry_after or _backoff_seconds(attempt, None))
             latency = (time.perf_counter() - attempt_started) * 1000
             _record(
                 context,

@@ -98,6 +98,7 @@ def _error_from_status(exc: openai.APIStatusError) -> LLMError:
 
 class OpenAIProvider:
     name = "openai"
+    shared_limits = True
 
     def __init__(self, *, api_key: str, base_url: str | None, timeout: float, mode: str) -> None:
         self.client = _client(api_key, base_url, timeout)

@@ -24,6 +24,8 @@ class ProviderReply:
 
 class Provider(Protocol):
     name: str
+    # Whether calls go to a real server whose limits every worker shares (pipeline.llm.limits).
+    shared_limits: bool
 
     def call(
         self,
