@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
@@ -68,6 +69,19 @@ def env_int(
 
 def env_list(name: str, default: str, environ: Mapping[str, str] | None = None) -> list[str]:
     return [part.strip() for part in env_str(name, default, environ).split(",") if part.strip()]
+
+
+def env_networks(
+    name: str, default: str, environ: Mapping[str, str] | None = None
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A comma-separated list of addresses or CIDR networks ("127.0.0.1/32,10.0.0.0/8")."""
+    networks = []
+    for part in env_list(name, default, environ):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} must list IP networks, got {part!r}") from None
+    return networks
 
 
 def env_choice(

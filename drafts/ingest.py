@@ -22,14 +22,16 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from autosend.delivery import human_reply_record
 from config.ids import uuid7
 from config.tasks import task_publish
-from drafts.models import InboundEvent, Message
+from drafts.models import Conversation, InboundEvent, Message
 from drafts.webhook_schema import OUTBOUND, WebhookPayload, printable
+from pipeline.models import PipelineRun
 from workspaces.models import Channel, Membership
 
 logger = logging.getLogger(__name__)
@@ -192,6 +194,35 @@ def pipeline_enqueue(*, message_id: str) -> bool:
     )
 
 
+# --- Threads belong to their lead ---------------------------------------------------------
+
+THREAD_SHARED_REASON = (
+    "Another lead's conversation already uses this thread id: a reply would land in their thread."
+)
+
+
+def thread_shared_hold_reason(*, conversation: Conversation) -> str:
+    """Why a draft in this conversation must wait for a person, or "". A sender that reuses
+    the thread id of an earlier conversation of another lead on the same channel got a
+    conversation of its own at ingest, but the transport would still answer into that shared
+    thread id, so nothing is sent there automatically. The earlier conversation keeps its
+    thread: a stranger naming it must not switch off auto-send for its lead. Unthreaded
+    conversations cost no query."""
+    if not conversation.external_id:
+        return ""
+    earlier_of_another_lead = (
+        Conversation.objects.filter(
+            channel_id=conversation.channel_id, external_id=conversation.external_id
+        )
+        .exclude(lead_id=conversation.lead_id)
+        .filter(
+            Q(created_at__lt=conversation.created_at)
+            | Q(created_at=conversation.created_at, id__lt=conversation.pk)
+        )
+    )
+    return THREAD_SHARED_REASON if earlier_of_another_lead.exists() else ""
+
+
 # --- The sweeper --------------------------------------------------------------------------
 
 
@@ -209,22 +240,37 @@ def unstarted_messages_requeue(
     now: datetime | None = None,
 ) -> SweepResult:
     """Publish the pipeline again for inbound messages received between a day and
-    PIPELINE_SWEEP_AFTER ago that still have no run: their publish was lost (broker down at
-    commit) or dropped. One batch in `received_at` order, resumable from `after`, so a long
-    backlog is walked once instead of re-reading the same first rows."""
+    PIPELINE_SWEEP_AFTER (seconds) ago that still have no run: their publish was lost (broker
+    down at commit, or restarted empty) or their worker died before the run began. One batch
+    in `received_at` order, resumable from `after`, so a long backlog is walked once.
+
+    Each message is claimed (row lock, skip locked) and stamped `pipeline_requeued_at`
+    before it is published, so two sweeps never publish it twice and a message still queued
+    is published again only after PIPELINE_REQUEUE_GRACE_SECONDS. Duplicate deliveries are
+    harmless anyway: the run is unique per message."""
     now = now or timezone.now()
+    grace = timedelta(seconds=settings.PIPELINE_REQUEUE_GRACE_SECONDS)
     rows = Message.objects.filter(
+        ~Exists(PipelineRun.objects.filter(trigger_message_id=OuterRef("pk"))),
+        Q(pipeline_requeued_at__isnull=True) | Q(pipeline_requeued_at__lt=now - grace),
         direction=Message.Direction.INBOUND,
         received_at__gte=now - SWEEP_HORIZON,
         received_at__lt=now - settings.PIPELINE_SWEEP_AFTER,
-        pipeline_runs__isnull=True,
     )
     if after is not None:
         after_at, after_id = after
         rows = rows.filter(received_at__gte=after_at).exclude(
             received_at=after_at, id__lte=after_id
         )
-    batch = list(rows.order_by("received_at", "id").values_list("received_at", "id")[:batch_size])
+    with transaction.atomic():
+        batch = list(
+            rows.select_for_update(skip_locked=True)
+            .order_by("received_at", "id")
+            .values_list("received_at", "id")[:batch_size]
+        )
+        Message.objects.filter(pk__in=[message_id for _, message_id in batch]).update(
+            pipeline_requeued_at=now
+        )
     for _, message_id in batch:
         pipeline_enqueue(message_id=str(message_id))
     if batch:
@@ -420,10 +466,12 @@ def _compact(sql: str) -> str:
     return " ".join(line.strip() for line in sql.splitlines() if line.strip())
 
 
-# The arbiter of each partial unique index on Conversation, spelled as its predicate.
+# The arbiter of each partial unique index on Conversation, spelled as its predicate. A thread
+# is keyed by its lead too: another lead naming the same thread id starts a conversation of
+# their own instead of joining this one (see `thread_shared_hold_reason`).
 _STORE_THREADED = _compact(
     _STORE_SQL.replace(
-        "{conversation_conflict}", "(channel_id, external_id) WHERE NOT (external_id = '')"
+        "{conversation_conflict}", "(channel_id, external_id, lead_id) WHERE NOT (external_id = '')"
     )
 )
 _STORE_UNTHREADED = _compact(

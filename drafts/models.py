@@ -40,10 +40,12 @@ class Conversation(models.Model):
 
     class Meta:
         constraints = [
+            # A thread belongs to its lead: another lead naming the same thread id gets a
+            # conversation of their own, never a seat in this one (drafts/ingest.py).
             models.UniqueConstraint(
-                fields=["channel", "external_id"],
+                fields=["channel", "external_id", "lead"],
                 condition=~Q(external_id=""),
-                name="conversation_thread_unique",
+                name="conversation_thread_lead_unique",
             ),
             models.UniqueConstraint(
                 fields=["channel", "lead"],
@@ -161,6 +163,10 @@ class Message(models.Model):
     )
     transport_message_id = models.CharField(max_length=500, blank=True, default="")
     body_erased_at = models.DateTimeField(null=True, blank=True)
+    # When the unstarted-message sweeper last published this message's pipeline: it does so
+    # again only after PIPELINE_REQUEUE_GRACE_SECONDS, so a message waiting behind a long
+    # queue is not published on every sweep.
+    pipeline_requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["sent_at"]

@@ -17,7 +17,7 @@ from workspaces.models import Workspace
 def sweep_unstarted_messages(
     after_received_at: str | None = None, after_id: str | None = None
 ) -> int:
-    """Beat, every minute: re-publish the pipeline for inbound messages that never started
+    """Beat, every 10 s: re-publish the pipeline for inbound messages that never started
     (a broker outage at commit time). A full batch queues the next one from where it ended."""
     after = (
         (datetime.fromisoformat(after_received_at), UUID(after_id))

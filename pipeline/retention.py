@@ -1,7 +1,9 @@
 """Retention: pipeline runs (with their artifacts) are kept for
 DRAFT_PIPELINE_RUN_RETENTION_DAYS. Drafts outlive their runs (`Draft.run` is set to null);
 AIInteraction rows hold only numbers and stay for the statistics. Each purge batch the beat
-task runs is recorded as a pipeline-run-purge `JobRun`."""
+task runs is recorded as a pipeline-run-purge `JobRun`; finished `JobRun` rows themselves are
+kept for JOB_RUN_RETENTION_DAYS and purged by the same batch (a queued or running one older
+than that is left for a person to look at)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipeline.jobs import job_run
-from pipeline.models import JobType, PipelineRun
+from pipeline.models import JobRun, JobType, PipelineRun
 
 
 def pipeline_runs_purge(*, batch_size: int) -> int:
@@ -30,9 +32,28 @@ def pipeline_runs_purge(*, batch_size: int) -> int:
     return len(ids)
 
 
+def job_runs_purge(*, batch_size: int) -> int:
+    """Delete up to `batch_size` of the oldest finished job runs past their retention."""
+    cutoff = timezone.now() - timedelta(days=settings.JOB_RUN_RETENTION_DAYS)
+    with transaction.atomic():
+        ids = list(
+            JobRun.objects.filter(
+                created_at__lt=cutoff, status__in=[JobRun.Status.SUCCEEDED, JobRun.Status.FAILED]
+            )
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return 0
+        JobRun.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
 def pipeline_runs_purge_recorded(*, batch_size: int) -> int:
-    """`pipeline_runs_purge` as a pipeline-run-purge JobRun; returns how many runs went."""
+    """`pipeline_runs_purge` and `job_runs_purge` as a pipeline-run-purge JobRun; returns the
+    larger of the two counts, so a full batch of either means there may be more."""
     with job_run(type=JobType.PIPELINE_RUN_PURGE) as job:
         deleted = pipeline_runs_purge(batch_size=batch_size)
-        job.set(rows_processed=deleted, batch_size=batch_size)
-    return deleted
+        job_runs_deleted = job_runs_purge(batch_size=batch_size)
+        job.set(rows_processed=deleted, job_runs_deleted=job_runs_deleted, batch_size=batch_size)
+    return max(deleted, job_runs_deleted)

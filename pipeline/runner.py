@@ -50,6 +50,7 @@ from autosend.orchestrator import (
     gate_from_record,
 )
 from drafts.draft_states import draft_transition, drafts_supersede_in_conversation
+from drafts.ingest import thread_shared_hold_reason
 from drafts.models import Draft, Message, Notification, Proposal
 from drafts.notifications import notification_create
 from pipeline import stages
@@ -102,7 +103,7 @@ def _message_load(message_id: uuid.UUID) -> Any:
     # A pk lookup finds at most one row: no `.first()`, whose ORDER BY only costs compile
     # time on the hottest query of the run.
     rows = (
-        Message.objects.select_related("lead", "channel", "workspace__settings")
+        Message.objects.select_related("lead", "channel", "conversation", "workspace__settings")
         .annotate(run_status=Subquery(run_status))
         .filter(pk=message_id, direction=Message.Direction.INBOUND)
         .order_by()[:1]
@@ -246,7 +247,10 @@ def _draft_stages(
         sr, pack=pack, extract=extract, draft_text=verified.text
     )
     # Junk, or a refused verifier rewrite, is the true reason whatever the model planned.
-    held_reason = draft_hold_reason(verified=verified)
+    # A thread id another lead's conversation owns comes first: a reply would land there.
+    held_reason = thread_shared_hold_reason(conversation=message.conversation) or draft_hold_reason(
+        verified=verified
+    )
     if held_reason:
         pass
     elif not plan.should_reply:

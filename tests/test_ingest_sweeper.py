@@ -137,3 +137,24 @@ def test_sweeper_walks_a_backlog_in_batches_and_requeues_itself(tenant, monkeypa
     published = [a[0] for name, a in queued_tasks() if name == "pipeline.run_for_message"]
     assert published == [str(m.pk) for m in backlog]  # each once, oldest first
     purge_queue()
+
+
+def test_a_lost_publish_is_picked_up_within_seconds_and_published_once(tenant):
+    purge_queue()
+    conversation = ConversationFactory(
+        lead=LeadFactory(workspace=tenant.workspace), channel=tenant.email_channel
+    )
+    lost = MessageFactory(conversation=conversation)
+    fresh = MessageFactory(conversation=conversation)
+    _age(lost.pk, timedelta(seconds=20))
+    _age(fresh.pk, timedelta(seconds=5))
+
+    first = ingest.unstarted_messages_requeue()
+    again = ingest.unstarted_messages_requeue()  # the next beat, while the task still waits
+
+    assert (first.enqueued, again.enqueued) == (1, 0)
+    assert queued_tasks() == [("pipeline.run_for_message", [str(lost.pk)])]
+    # Still no run a grace period later (the queued task was lost too): published again.
+    later = timezone.now() + timedelta(seconds=61)
+    assert ingest.unstarted_messages_requeue(now=later).enqueued == 2  # and `fresh` by then
+    purge_queue()

@@ -220,3 +220,24 @@ def test_each_purge_batch_is_a_run(db: None, monkeypatch: Any, settings: Any) ->
         ("pipeline_run_purge", "succeeded", 0),
     ]
     assert not PipelineRun.objects.exists()
+
+
+def test_finished_job_runs_past_their_retention_are_purged(db: None, settings: Any) -> None:
+    settings.JOB_RUN_RETENTION_DAYS = 90
+    old_done = [job_run_create(type=JobType.TIMING_BACKFILL) for _ in range(2)]
+    for job in old_done:
+        job_run_transition(
+            job_run_id=job.pk, from_status="queued", to_status="failed", finished_at=timezone.now()
+        )
+    stuck = job_run_create(type=JobType.TIMING_BACKFILL)  # never started: a person looks
+    recent = job_run_create(type=JobType.TIMING_BACKFILL)
+    JobRun.objects.filter(pk__in=[j.pk for j in [*old_done, stuck]]).update(
+        created_at=timezone.now() - timedelta(days=91)
+    )
+
+    tasks.purge_old_runs()
+
+    left = set(JobRun.objects.values_list("pk", flat=True))
+    purge = JobRun.objects.get(type="pipeline_run_purge")
+    assert left == {stuck.pk, recent.pk, purge.pk}
+    assert purge.metrics["job_runs_deleted"] == 2

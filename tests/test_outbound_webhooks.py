@@ -166,7 +166,8 @@ def test_accepted_while_the_receiver_is_down_is_delivered_exactly_once_when_it_i
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, None)
     assert delivery.last_error == "no answer from the receiver (ConnectionRefusedError)"
-    assert delivery.next_attempt_at == delivery.started_at + timedelta(seconds=10)
+    wait = delivery.next_attempt_at - delivery.started_at
+    assert timedelta(seconds=5) <= wait <= timedelta(seconds=10)  # 10 s, jittered
 
     receiver = start_receiver()
     assert webhook_deliveries_deliver_due().outcomes == {}  # not due yet
@@ -270,12 +271,11 @@ def test_5xx_then_2xx_is_retried_after_the_backoff(rep_api, lead, webhook, start
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("pending", 1, 503)
     assert delivery.last_error == "the receiver answered HTTP 503"
-    assert delivery.next_attempt_at == t + timedelta(seconds=10)
+    retry_at = delivery.next_attempt_at
+    assert t + timedelta(seconds=5) <= retry_at <= t + timedelta(seconds=10)  # 10 s, jittered
 
-    assert webhook_deliveries_deliver_due(now=t + timedelta(seconds=9)).outcomes == {}
-    assert webhook_deliveries_deliver_due(now=t + timedelta(seconds=10)).outcomes == {
-        "delivered": 1
-    }
+    assert webhook_deliveries_deliver_due(now=retry_at - timedelta(seconds=1)).outcomes == {}
+    assert webhook_deliveries_deliver_due(now=retry_at).outcomes == {"delivered": 1}
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 2, 200)
     # Two requests, one webhook-id: the receiver drops the repeat, if it ever got the first.
@@ -298,17 +298,23 @@ def test_backoff_doubles_and_the_delivery_fails_after_the_last_attempt(
         delivery.refresh_from_db()
         waits.append((delivery.status, (delivery.next_attempt_at - due).total_seconds()))
 
-    assert waits == [("pending", 10), ("pending", 20), ("pending", 40), ("failed", 0)]
+    assert [status for status, _ in waits] == ["pending", "pending", "pending", "failed"]
+    for (_, wait), ceiling in zip(waits[:3], (10, 20, 40), strict=True):
+        assert ceiling / 2 <= wait <= ceiling
+    assert waits[3][1] == 0
     assert delivery.attempts == 4
     assert webhook_deliveries_deliver_due(now=due + timedelta(days=1)).outcomes == {}
     assert len(receiver.requests) == 4
-    assert [retry_delay(n).total_seconds() for n in (1, 2, 9, 10, 12)] == [
-        10,
-        20,
-        2560,
-        3600,
-        3600,
-    ]
+    for attempts, ceiling in ((1, 10), (2, 20), (9, 2560), (10, 3600), (12, 3600)):
+        assert ceiling / 2 <= retry_delay(attempts).total_seconds() <= ceiling
+
+
+def test_webhook_retries_after_a_shared_outage_are_spread_out():
+    """A hundred deliveries that failed at the same moment do not all retry in one second."""
+    waits = {round(retry_delay(3).total_seconds()) for _ in range(100)}
+    assert min(waits) >= 20
+    assert max(waits) <= 40
+    assert len(waits) > 5
 
 
 def test_a_dead_workers_delivery_goes_back_to_pending_and_is_sent(

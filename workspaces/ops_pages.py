@@ -16,6 +16,7 @@ from autosend.kill_switches import kill_switches
 from config.charts import Bar, Series, histogram, line_chart
 from pipeline.jobs import job_runs
 from pipeline.models import Stage
+from pipeline.provider_health import providers_health
 from workspaces.analytics_db import analytics_db
 from workspaces.forms import FeedFilterForm, JobFilterForm, KnobsForm
 from workspaces.models import REVISION_KNOBS, Workspace
@@ -141,6 +142,7 @@ def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> di
     return {
         "ops_section": "overview",
         **ops_health_context(now=now),
+        "providers": providers_health(now=now, using=analytics_db()),
         **_window_tables(revision_figures(now=now)),
         "rates_chart": _rates_chart(now),
         "latency_chart": histogram(

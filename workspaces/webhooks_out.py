@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -81,8 +82,11 @@ def webhook_delivery_transition(
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Wait after the `attempts`-th failed attempt: 10 s, 20 s, 40 s, … capped at 1 hour."""
-    return min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP)
+    """Wait after the `attempts`-th failed attempt: 10 s, 20 s, 40 s, … capped at 1 hour, each
+    jittered down to half at random, so deliveries that failed together (a receiver's outage)
+    do not all come back in the same second and knock it over again."""
+    ceiling = min(RETRY_BASE * 2 ** max(attempts - 1, 0), RETRY_CAP)
+    return ceiling * random.uniform(0.5, 1.0)
 
 
 # --- Webhooks -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from config.env import (
     env_choice,
     env_int,
     env_list,
+    env_networks,
     env_str,
     parse_database_url,
     parse_email_url,
@@ -79,9 +80,18 @@ try:
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
     AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
     DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)
+    # A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
+    # dead worker's run is resumed by another within about this long plus one sweep (10 s).
+    PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 30, minimum=3)
+    # Finished background-job records (JobRun) older than this are purged with the runs.
+    JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 90, minimum=1)
     # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
     # knowledge fetches) reach private and loopback addresses. See config/netguard.py.
     OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
+    # /metrics (config/metrics.py): a scraper presenting `Authorization: Bearer <METRICS_TOKEN>`
+    # is let in from anywhere; without the token only these networks (default: loopback).
+    METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+    METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
     LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
     LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 except ConfigError as exc:
@@ -261,8 +271,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Re-publish inbound messages whose pipeline never started (broker down at commit).
     "drafts.sweep_unstarted_messages": {
         "task": "drafts.sweep_unstarted_messages",
-        "schedule": 60.0,
-        "options": {"expires": 55},  # a sweep still queued when the next one is due is moot
+        "schedule": 10.0,
+        "options": {"expires": 9},  # a sweep still queued when the next one is due is moot
     },
     "pipeline-purge-old-runs": {"task": "pipeline.purge_old_runs", "schedule": timedelta(hours=1)},
     # Runs whose worker died (lease lapsed) or whose parked retry is due: seconds, not minutes.
@@ -309,10 +319,10 @@ LOGGING: dict[str, Any] = {
 
 # --- Product ------------------------------------------------------------------------------
 REVIEW_HOLD_DURATION = timedelta(minutes=10)
-PIPELINE_SWEEP_AFTER = timedelta(minutes=2)
-# A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
-# dead worker's run is resumed by another within about this long plus one sweep (10 s).
-PIPELINE_LEASE_SECONDS = 30
+# An inbound message with no run this long after it arrived lost its publish (broker down or
+# restarted empty, worker dead before the run began): the sweep (every 10 s) publishes it
+# again, so it starts within about 25 s.
+PIPELINE_SWEEP_AFTER = timedelta(seconds=15)
 # A run the sweeper enqueued again is not enqueued again before this (it may wait in a queue).
 PIPELINE_REQUEUE_GRACE_SECONDS = 60
 # Transient provider trouble: retry with jittered backoff from 5 s up to 10 min between tries,
