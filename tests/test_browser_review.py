@@ -199,6 +199,7 @@ def test_review_flow_in_the_browser(browser, live_server, tenant):
     operator = Session(browser, live_server.url)
     page = operator.page
     operator.sign_in(tenant.operator)
+    page.goto(f"{live_server.url}/?view=all")  # Ana's rep opens on "Mine": work them all
 
     # The queue: oldest first, the first row selected, shortcuts listed.
     rows = page.locator("[data-queue] .qrow")
@@ -206,8 +207,8 @@ def test_review_flow_in_the_browser(browser, live_server, tenant):
     assert "Sam Rivera" in rows.nth(0).inner_text()
     assert "is-selected" in (rows.nth(0).get_attribute("class") or "")
     assert "3 waiting" in page.inner_text(".pagehead")
-    page.click(".feed > summary")
-    page.wait_for_selector(".feed-item")
+    page.click("#bell summary")  # the notifications live in the top bar's bell
+    page.wait_for_selector("#bell .feed-item")
     operator.shot("queue-1280")
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+
+from drafts.assignment import conversation_owner
 
 register = template.Library()
 
@@ -72,6 +75,20 @@ def humanize_code(value: str | None) -> str:
 @register.filter
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@register.filter
+def seconds_from_now(value: datetime | None) -> int:
+    """Whole seconds until `value` (0 once it has passed): the undo flash's countdown."""
+    if value is None:
+        return 0
+    return max(0, math.ceil((value - timezone.now()).total_seconds()))
+
+
+@register.filter
+def owner(conversation: Any) -> Any:
+    """Who owns the conversation now (assigned, else the lead's rep; None: nobody)."""
+    return conversation_owner(conversation)
 
 
 @register.filter
