@@ -108,8 +108,13 @@ def _seed(tenant: Any) -> dict[str, Any]:
         company="",
         timezone="America/Phoenix",
     )
-    lee = LeadFactory(workspace=tenant.workspace, name="Lee Chen", assigned_to=tenant.rep)
-    ana = LeadFactory(workspace=tenant.workspace, name="Ana Ruiz", assigned_to=tenant.operator)
+    # Explicit ids: the factory's sequence would reach "lead-9" (Sam's) in some test orders.
+    lee = LeadFactory(
+        workspace=tenant.workspace, name="Lee Chen", assigned_to=tenant.rep, external_id="lee"
+    )
+    ana = LeadFactory(
+        workspace=tenant.workspace, name="Ana Ruiz", assigned_to=tenant.operator, external_id="ana"
+    )
     first = make_draft(
         tenant.workspace,
         tenant.sms_channel,
