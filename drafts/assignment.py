@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from drafts.models import Conversation, ConversationAssignment
@@ -46,9 +46,15 @@ def conversation_owner(conversation: Conversation) -> Any:
 
 
 def workspace_people(*, workspace: Workspace) -> list[Any]:
-    """The members an operator can assign a conversation to, by email."""
+    """The members an operator can assign a conversation to, by email, each with `is_rep`
+    (leads are assigned to them; see `user_is_rep`), all in one query."""
     ids = Membership.objects.filter(workspace=workspace).values("user_id")
-    return list(User.objects.filter(pk__in=ids, is_active=True).order_by("email", "username"))
+    reps = Lead.objects.filter(workspace=workspace, assigned_to_id=OuterRef("pk"))
+    return list(
+        User.objects.filter(pk__in=ids, is_active=True)
+        .annotate(is_rep=Exists(reps))
+        .order_by("email", "username")
+    )
 
 
 def user_is_rep(*, workspace: Workspace, user: Any) -> bool:

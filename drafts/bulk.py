@@ -1,4 +1,4 @@
-"""Bulk review: approve or reject many drafts with one reason.
+"""Bulk review: approve or reject many drafts with one reason, and undo many approvals.
 
 Each draft still goes through the single-draft service (`draft_approve` / `draft_reject`),
 one at a time in its own transaction, so each is decided once and audited exactly as if it
@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from drafts import selectors
+from drafts.models import Draft
 from drafts.review import (
     draft_approve,
     draft_needs_confirmation,
     draft_reject,
+    draft_undo,
     reject_reason_parse,
 )
 from workspaces.errors import DomainError
@@ -96,3 +98,37 @@ def _decide_one(
         ok=True,
         status=selectors.draft_status(workspace=workspace, draft_id=draft_id),
     )
+
+
+def drafts_bulk_undo(*, workspace: Workspace, user: Any, ids: list[Any]) -> list[BulkResult]:
+    """Undo each approved reply still inside its undo window (the queue's "Undo" after an
+    in-place or bulk approval), one `draft_undo` per draft, so each is undone at most once;
+    one already sent (or undone) is a refusal for that id only."""
+    unique = list(dict.fromkeys(str(i) for i in ids))
+    if not unique:
+        raise DomainError("Nothing to undo.", details=[{"field": "ids", "message": "Empty."}])
+    if len(unique) > BULK_MAX:
+        raise DomainError(
+            f"At most {BULK_MAX} drafts at once.",
+            details=[{"field": "ids", "message": f"At most {BULK_MAX}."}],
+        )
+    results = []
+    for draft_id in unique:
+        draft = selectors.draft_for_review(workspace=workspace, draft_id=draft_id)
+        if draft is None:
+            results.append(
+                BulkResult(id=draft_id, ok=False, status=None, error="Not found.", code=404)
+            )
+            continue
+        try:
+            draft_undo(draft=draft, user=user)
+        except DomainError as exc:
+            current = selectors.draft_status(workspace=workspace, draft_id=draft_id)
+            results.append(
+                BulkResult(
+                    id=draft_id, ok=False, status=current, error=exc.message, code=exc.status
+                )
+            )
+            continue
+        results.append(BulkResult(id=draft_id, ok=True, status=Draft.Status.PENDING))
+    return results

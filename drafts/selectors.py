@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, F, Func, IntegerField, Min, Q, QuerySet, Subquery
+from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Substr
 
+from autosend.models import ScheduledSend
 from drafts.assignment import NOBODY, owned_by_q, unowned_q
 from drafts.models import Draft, DraftAction, LearningSample, Message, Notification, Proposal
 from drafts.search import drafts_matching
@@ -105,6 +106,34 @@ def drafts_stats(*, workspace: Workspace, filters: DraftFilters) -> tuple[int, d
     base = drafts_filtered(workspace=workspace, filters=filters)
     stats = base.order_by().aggregate(count=Count("*"), oldest=Min("created_at"))
     return stats["count"] or 0, stats["oldest"]
+
+
+def queue_stats(*, workspace: Workspace, filters: DraftFilters) -> tuple[int, datetime | None]:
+    """How many drafts match, and when the lead wrote the message the oldest of them answers
+    (the queue's "N waiting · oldest 3h": a lead's wait starts when they wrote, not when the
+    draft was made)."""
+    base = drafts_filtered(workspace=workspace, filters=filters)
+    stats = base.order_by().aggregate(
+        count=Count("*"), oldest=Min(Coalesce("trigger_message__sent_at", "created_at"))
+    )
+    return stats["count"] or 0, stats["oldest"]
+
+
+def drafts_lead_names(*, workspace: Workspace, ids: list[str]) -> dict[str, str]:
+    """Draft id → its lead's name, to say which drafts a bulk action skipped."""
+    rows = Draft.objects.filter(workspace=workspace, pk__in=ids).values_list(
+        "pk", "conversation__lead__name"
+    )
+    return {str(pk): name or "" for pk, name in rows}
+
+
+def sends_waiting_until(*, workspace: Workspace, ids: list[str]) -> datetime | None:
+    """The latest time any of these drafts' approved replies goes out (None when none is
+    waiting): until then the queue offers "Undo"."""
+    found = ScheduledSend.objects.filter(
+        workspace=workspace, draft_id__in=ids, status=ScheduledSend.Status.SCHEDULED
+    ).aggregate(until=Max("run_at"))
+    return found["until"]
 
 
 def drafts_page(
@@ -296,14 +325,18 @@ class NavCounts:
 
 
 def nav_counts(*, workspace: Workspace, user: Any) -> NavCounts:
-    """Drafts waiting (and since when), pending proposals and unread notifications, in one
-    query of index-only counts."""
+    """Drafts waiting (and since when their oldest lead wrote), pending proposals and unread
+    notifications, in one query of index-only counts (and one join for the oldest)."""
     pending = Draft.objects.filter(workspace=workspace, status=S.PENDING)
     row = (
         Workspace.objects.filter(pk=workspace.pk)
         .values(
             n_pending=_count(pending),
-            oldest_pending=Subquery(pending.order_by("created_at").values("created_at")[:1]),
+            oldest_pending=Subquery(  # when the lead wrote, as the queue's waiting times
+                pending.annotate(wrote=Coalesce("trigger_message__sent_at", "created_at"))
+                .order_by("wrote")
+                .values("wrote")[:1]
+            ),
             n_proposals=_count(
                 Proposal.objects.filter(workspace=workspace, status=Proposal.Status.PENDING)
             ),

@@ -2,10 +2,15 @@
 
 from django.urls import path
 
-from drafts import views, views_draft, webhooks
+from drafts import views, views_draft, views_queue, webhooks
 
 urlpatterns = [
-    path("", views.queue, name="queue"),
+    path("", views_queue.queue, name="queue"),
+    path("queue/list", views_queue.queue_list, name="queue-list"),
+    path("queue/bulk", views_queue.queue_bulk, name="queue-bulk"),
+    path("queue/undo", views_queue.queue_undo, name="queue-undo"),
+    path("queue/<uuid:draft_id>/approve", views_queue.queue_approve, name="queue-approve"),
+    path("queue/<uuid:draft_id>/assign", views_queue.queue_assign, name="queue-assign"),
     path("drafts/<uuid:draft_id>", views_draft.draft_detail, name="draft-detail"),
     path("drafts/<uuid:draft_id>/approve", views_draft.draft_approve_view, name="draft-approve"),
     path("drafts/<uuid:draft_id>/reject", views_draft.draft_reject_view, name="draft-reject"),

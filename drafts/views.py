@@ -1,5 +1,5 @@
-"""Operator pages: the review queue, proposals and the notification feed (the draft page is
-drafts/views_draft.py).
+"""Operator pages: proposals and the notification feed, and what the queue and draft pages
+share (the queue is drafts/views_queue.py, the draft page drafts/views_draft.py).
 
 Views parse the request, scope it to the session's workspace (another workspace's id is a
 404) and call one service. Forms work without JavaScript (post, then redirect); with htmx the
@@ -9,7 +9,6 @@ their 4xx status and the reason in plain words.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -31,11 +30,8 @@ from drafts.review import (
     notifications_mark_all_read,
 )
 from workspaces.context import Actor, session_actor
-from workspaces.context_processors import request_nav_counts
 from workspaces.errors import DomainError
 
-QUEUE_PAGE_SIZE = 50
-STATUS_CHOICES = [(s.value, s.label) for s in Draft.Status] + [("all", "Any status")]
 PROPOSAL_STATUS_CHOICES = [(s.value, s.label) for s in Proposal.Status] + [("all", "Any status")]
 
 
@@ -73,70 +69,6 @@ class QueueRow:
     draft: Draft
     hold: Hold | None
     error: str = ""
-
-
-@login_required
-@require_GET
-def queue(request: HttpRequest) -> HttpResponse:
-    actor = session_actor(request)
-    if actor is None:
-        return render(request, "drafts/queue.html", {"actor": None})
-    status = request.GET.get("status") or Draft.Status.PENDING
-    if status not in dict(STATUS_CHOICES):
-        status = Draft.Status.PENDING
-    channels = selectors.channels_of(workspace=actor.workspace)
-    channel_id = _uuid_or_none(request.GET.get("channel"))
-    if channel_id not in {c.pk for c in channels}:
-        channel_id = None
-    reason = request.GET.get("reason") or ""
-    if reason not in selectors.REASONS:
-        reason = ""
-    try:
-        page_number = max(1, int(request.GET.get("page") or 1))
-    except ValueError:
-        page_number = 1
-    filters = selectors.DraftFilters(
-        status=None if status == "all" else status, channel_id=channel_id, reason=reason or None
-    )
-    if filters == selectors.DraftFilters():  # the plain queue: the nav counted it already
-        counts = request_nav_counts(request, actor.workspace)
-        count, oldest = counts.pending, counts.oldest_pending
-    else:
-        count, oldest = selectors.drafts_stats(workspace=actor.workspace, filters=filters)
-    items = selectors.drafts_page(
-        workspace=actor.workspace,
-        filters=filters,
-        offset=(page_number - 1) * QUEUE_PAGE_SIZE,
-        limit=QUEUE_PAGE_SIZE,
-        newest_first=status not in (Draft.Status.PENDING, Draft.Status.SCHEDULED),
-        for_queue=True,
-    )
-    pages = max(1, math.ceil(count / QUEUE_PAGE_SIZE))
-    first_index = (page_number - 1) * QUEUE_PAGE_SIZE + 1
-    query = {"status": status, "channel": channel_id or "", "reason": reason}
-    base_query = "&".join(f"{k}={v}" for k, v in query.items() if v)
-    return render(
-        request,
-        "drafts/queue.html",
-        {
-            "actor": actor,
-            "rows": [QueueRow(draft=d, hold=draft_hold_of(d, actor.user)) for d in items],
-            "count": count,
-            "oldest": oldest,
-            "status": status,
-            "status_choices": STATUS_CHOICES,
-            "channels": channels,
-            "channel_id": channel_id,
-            "reason": reason,
-            "reason_choices": [(k, label) for k, (label, _) in selectors.REASONS.items()],
-            "page_number": page_number,
-            "pages": pages,
-            "first_index": first_index,
-            "last_index": first_index + len(items) - 1,
-            "base_query": base_query,
-            "filtered": bool(channel_id or reason or status != Draft.Status.PENDING),
-        },
-    )
 
 
 # --- Shared with the draft page (drafts/views_draft.py) --------------------------------

@@ -108,8 +108,13 @@ def _seed(tenant: Any) -> dict[str, Any]:
         company="",
         timezone="America/Phoenix",
     )
-    lee = LeadFactory(workspace=tenant.workspace, name="Lee Chen", assigned_to=tenant.rep)
-    ana = LeadFactory(workspace=tenant.workspace, name="Ana Ruiz", assigned_to=tenant.operator)
+    # Explicit ids: the factory's sequence would reach "lead-9" (Sam's) in some test orders.
+    lee = LeadFactory(
+        workspace=tenant.workspace, name="Lee Chen", assigned_to=tenant.rep, external_id="lee"
+    )
+    ana = LeadFactory(
+        workspace=tenant.workspace, name="Ana Ruiz", assigned_to=tenant.operator, external_id="ana"
+    )
     first = make_draft(
         tenant.workspace,
         tenant.sms_channel,
@@ -199,6 +204,7 @@ def test_review_flow_in_the_browser(browser, live_server, tenant):
     operator = Session(browser, live_server.url)
     page = operator.page
     operator.sign_in(tenant.operator)
+    page.goto(f"{live_server.url}/?view=all")  # Ana's rep opens on "Mine": work them all
 
     # The queue: oldest first, the first row selected, shortcuts listed.
     rows = page.locator("[data-queue] .qrow")
@@ -206,8 +212,8 @@ def test_review_flow_in_the_browser(browser, live_server, tenant):
     assert "Sam Rivera" in rows.nth(0).inner_text()
     assert "is-selected" in (rows.nth(0).get_attribute("class") or "")
     assert "3 waiting" in page.inner_text(".pagehead")
-    page.click(".feed > summary")
-    page.wait_for_selector(".feed-item")
+    page.click("#bell summary")  # the notifications live in the top bar's bell
+    page.wait_for_selector("#bell .feed-item")
     operator.shot("queue-1280")
     page.keyboard.press("?")
     assert page.locator("#help").is_visible()

@@ -11,7 +11,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from autosend.models import ScheduledSend
-from drafts.models import Draft, DraftAction, LearningSample, Notification, Proposal
+from drafts.models import (
+    Draft,
+    DraftAction,
+    LearningSample,
+    Message,
+    Notification,
+    Proposal,
+)
 from pipeline.models import Stage
 from tests.factories import (
     LeadFactory,
@@ -62,7 +69,11 @@ def test_queue_lists_waiting_drafts_oldest_first(operator_client, tenant):
         lead=LeadFactory(workspace=tenant.workspace, name="Sam Rivera"),
         body="Can I bring my dog?",
     )
-    Draft.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(hours=3))
+    # The lead wrote 3 hours ago; the draft was only made a minute ago: the wait is 3h.
+    Draft.objects.filter(pk=older.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    Message.objects.filter(pk=older.trigger_message_id).update(
+        sent_at=timezone.now() - timedelta(hours=3)
+    )
     make_draft(
         tenant.workspace,
         tenant.email_channel,
@@ -139,8 +150,9 @@ def test_queue_query_count_is_constant(operator_client, tenant, django_assert_ma
             )
     with_50 = queries()
     assert with_5 == with_50
-    # 7, and one for the runs parked waiting for the model provider (_waiting_for_provider).
-    with django_assert_max_num_queries(8):
+    # 7, one for the runs parked waiting for the model provider (_waiting_for_provider), and
+    # one for the members the owner menus offer.
+    with django_assert_max_num_queries(9):
         operator_client.get("/")
 
 
@@ -426,7 +438,7 @@ def test_notification_feed_and_mark_read(operator_client, tenant, other_tenant):
     )
     theirs = NotificationFactory(workspace=other_tenant.workspace, title="Their news")
     queue = operator_client.get("/").content.decode()
-    assert '<span class="count">2</span> unread' in queue
+    assert 'aria-label="2 unread">2</span>' in queue  # the top bar's bell
     feed = operator_client.get("/notifications/", HTTP_HX_REQUEST="true").content.decode()
     assert "Draft for Sam needs review" in feed
     assert "Send outcome unknown" in feed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from config.labels import human_label
+from drafts.assignment import conversation_owner
 
 register = template.Library()
 
@@ -74,6 +76,20 @@ register.filter("humanize_code", human_label)
 @register.filter
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@register.filter
+def seconds_from_now(value: datetime | None) -> int:
+    """Whole seconds until `value` (0 once it has passed): the undo flash's countdown."""
+    if value is None:
+        return 0
+    return max(0, math.ceil((value - timezone.now()).total_seconds()))
+
+
+@register.filter
+def owner(conversation: Any) -> Any:
+    """Who owns the conversation now (assigned, else the lead's rep; None: nobody)."""
+    return conversation_owner(conversation)
 
 
 @register.filter
