@@ -24,6 +24,21 @@ pytestmark = pytest.mark.django_db
 __all__ = ["demo", "fake_openai"]
 
 LOCAL_MODEL = "gemma-3-270m"
+# What llama-cpp-python 0.3.36 answers to `response_format: json_schema` (HTTP 500).
+LLAMA_JSON_SCHEMA_ERROR = json.dumps(
+    {
+        "error": {
+            "message": "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', "
+            "'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", "
+            "'input': 'json_schema', 'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n"
+            '  File "/x/llama_cpp/server/app.py", line 376, in create_chat_completion\n'
+            "    POST /v1/chat/completions",
+            "type": "internal_server_error",
+            "param": None,
+            "code": None,
+        }
+    }
+)
 
 
 def llama_like(request: dict[str, Any]) -> Reply:
@@ -32,7 +47,7 @@ def llama_like(request: dict[str, Any]) -> Reply:
     is enforced by grammar."""
     fmt = request.get("response_format") or {}
     if fmt.get("type") == "json_schema":
-        return Reply(status=500, content="Internal Server Error")
+        return Reply(status=500, raw=LLAMA_JSON_SCHEMA_ERROR)
     seen = [m for m in request["messages"] if m["role"] != "system"]
     usage = {
         "prompt_tokens": sum(len(m["content"].split()) for m in seen) + 5,
@@ -146,6 +161,18 @@ def test_a_5xx_naming_an_unsupported_parameter_is_a_refusal_not_an_outage(llama,
     with pytest.raises(LLMPermanentError) as caught:
         _call(demo)
     assert (caught.value.outcome, caught.value.status_code) == ("rejected", 500)
+
+
+def test_json_schema_forced_on_llama_cpp_is_refused_once_not_retried(llama, demo, settings):
+    settings.LLM_STRUCTURED_OUTPUT = "json_schema"
+    with pytest.raises(LLMPermanentError) as caught:
+        _call(demo)
+    assert len(llama.requests) == 1  # the issue's 12 attempts, now one
+    assert (caught.value.outcome, caught.value.status_code) == ("rejected", 500)
+    said = caught.value.server_message
+    assert "Input should be 'text' or 'json_object'" in said
+    assert "'input'" not in said
+    assert "app.py" not in said  # no traceback
 
 
 def test_validation_details_are_recorded_without_echoing_the_request(llama, demo):

@@ -89,9 +89,11 @@ REFUSED_STATUSES = frozenset({400, 404, 413, 422})
 # `response_format` with HTTP 500), so repeating the same request cannot help.
 _UNSUPPORTED = re.compile(
     r"not supported|unsupported|unknown (?:parameter|field|model)|invalid (?:value|parameter)"
-    r"|unrecognized|extra (?:inputs|fields) (?:are )?not permitted",
+    r"|unrecognized|extra (?:inputs|fields) (?:are )?not permitted|validation error",
     re.I,
 )
+# Pydantic's echo of the offending value (`'input': 'json_schema'`): part of the request.
+_INPUT_ECHO = re.compile(r"""['"]input['"]:\s*(?:'[^']*'|"[^"]*"|[^,}]*),?\s*""")
 
 
 def server_message(exc: openai.APIStatusError) -> str:
@@ -114,7 +116,8 @@ def server_message(exc: openai.APIStatusError) -> str:
         text = body
     else:
         text = ""
-    return " ".join(text.split())
+    text = text.split("\n\n", 1)[0]  # llama.cpp appends a traceback after a blank line
+    return " ".join(_INPUT_ECHO.sub("", text).split())
 
 
 def _error_from_status(exc: openai.APIStatusError, *, model: str) -> LLMError:

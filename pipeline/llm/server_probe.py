@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,7 +59,7 @@ _SYSTEM_FILLER = " ".join(["You are a careful assistant who answers briefly and 
 # Tokens the filler must add to the prompt for the system role to count as honoured.
 _SYSTEM_MIN_TOKENS = 30
 
-_memory: dict[str, ServerCapabilities] = {}
+_memory: dict[str, tuple[float, ServerCapabilities]] = {}  # key → (expires, caps)
 _lock = threading.Lock()
 
 
@@ -85,14 +86,14 @@ def server_capabilities(client: OpenAI, base_url: str | None, mode: str) -> Serv
     """What the server at `base_url` accepts, probed once and cached. `mode` is
     `LLM_STRUCTURED_OUTPUT`: `auto` probes; an explicit mode is used as given."""
     key = _cache_key(base_url, mode)
+    ttl = int(settings.LLM_PROBE_TTL_SECONDS)
     remembered = _memory.get(key)
-    if remembered is not None:
-        return remembered
+    if remembered is not None and remembered[0] > time.monotonic():
+        return remembered[1]
     stored = cache.get(key)
     caps = _from_dict(stored) if isinstance(stored, dict) else None
     if caps is None:
         caps = _probe(client, base_url, mode)
-        ttl = int(settings.LLM_PROBE_TTL_SECONDS)
         if ttl:
             cache.set(key, asdict(caps), ttl)
         logger.info(
@@ -105,7 +106,7 @@ def server_capabilities(client: OpenAI, base_url: str | None, mode: str) -> Serv
             },
         )
     with _lock:
-        _memory[key] = caps
+        _memory[key] = (time.monotonic() + ttl, caps)
     return caps
 
 
