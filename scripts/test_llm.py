@@ -171,7 +171,7 @@ def run_messages(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "action": (draft.auto_send_action or "-") if draft else "-",
                     "sent": scheduled,
                     "reason": (draft.held_reason or draft.blocked_reason) if draft else "",
-                    "draft": draft.text if draft else "",
+                    "draft": (draft.text or "(empty)") if draft else "(no draft)",
                 }
             )
             print(f"  {row['id']}: {seconds:5.1f}s, {len(calls)} calls", file=sys.stderr)
@@ -217,7 +217,7 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append("Drafts")
     for result in results:
         lines.append(f"{result['row']['id']}: {result['row']['text']}")
-        lines.append(f"   -> {_short(result['draft'], 300) or '(no draft)'}")
+        lines.append(f"   -> {_short(result['draft'], 300)}")
     seconds = [r["seconds"] for r in results]
     calls = [len(r["calls"]) for r in results]
     safe = [r for r in results if r["row"]["label"] == "may_autosend"]
