@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: llm-local install run test check lint fmt typecheck migrations-check pytest bench services browser clean
+.PHONY: llm-local test-llm install run test check lint fmt typecheck migrations-check pytest bench services browser clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,12 @@ browser:
 # `make llm-local`: a local OpenAI-compatible server (Gemma 3 270M), built once into .tools/llm/.
 llm-local:
 	@scripts/llm-local serve
+
+# `make test-llm`: a fixed set of messages through the pipeline against the local model, and a
+# table (parse rates, seconds and calls per message, decisions, drafts). Starts the server
+# from the cached build when none answers on LLM_LOCAL_PORT.
+test-llm: install
+	@$(PY) scripts/test_llm.py
 
 # `make run LLM=local` runs the product against `make llm-local` (started in another terminal).
 ifeq ($(LLM),local)

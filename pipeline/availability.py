@@ -111,3 +111,11 @@ def mention_within(mention: TimeMention, windows: Iterable[Window]) -> bool:
         day in window.days and window.start <= span[0] and span[1] <= window.end
         for window in windows
     )
+
+
+def times_available(mentions: Iterable[TimeMention], windows: Iterable[Window]) -> bool:
+    """Every proposed time that someone would otherwise have to confirm is inside the
+    stated availability (and at least one was proposed): a reply may say so and send."""
+    stated = tuple(windows)
+    specific = [m for m in mentions if m.specific]
+    return bool(specific) and bool(stated) and all(mention_within(m, stated) for m in specific)

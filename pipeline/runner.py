@@ -203,7 +203,7 @@ def _run_leased(
         return run
     except LLMPermanentError as exc:
         sr.write()
-        run_fail(run=run, message=message, reason=f"llm_{exc.outcome}")
+        run_fail(run=run, message=message, reason=exc.failure_reason(), title=exc.operator_title())
         return run
     if draft is not None:
         auto_send_decide(run=run, draft=draft, ws_settings=ws_settings, gate=gate)
@@ -349,8 +349,12 @@ def run_abort(*, run: PipelineRun, draft: Draft | None) -> None:
                 break
 
 
-def run_fail(*, run: PipelineRun, message: Any, reason: str) -> None:
-    """FAILED, and a notification: the message is left for a person to answer."""
+FAILED_TITLE = "Drafting failed: this message needs a reply from a person"
+
+
+def run_fail(*, run: PipelineRun, message: Any, reason: str, title: str = FAILED_TITLE) -> None:
+    """FAILED, and a notification: the message is left for a person to answer. `title` says
+    why when the cause is known (a model server's refusal, `LLMError.operator_title`)."""
     with transaction.atomic():
         changed = run_transition(
             run_id=run.pk, from_status=RS.RUNNING, to_status=RS.FAILED, error=reason[:200]
@@ -358,7 +362,7 @@ def run_fail(*, run: PipelineRun, message: Any, reason: str) -> None:
         notification_create(
             workspace_id=run.workspace_id,
             kind=Notification.Kind.PIPELINE_FAILED,
-            title="Drafting failed: this message needs a reply from a person",
+            title=title,
             message_id=message.pk,
         )
     if changed:

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from drafts.models import Draft, Notification
 from pipeline.llm import CallContext, LLMPermanentError, LLMTransientError, complete
+from pipeline.llm.catalogue import KNOWN_MODELS
+from pipeline.llm.server_probe import capabilities_forget
 from pipeline.models import AIInteraction, PipelineRun, Stage
 from pipeline.prompts import prompt_render
 from pipeline.schemas import StrategyOutput
@@ -46,12 +48,15 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     raw: str | None = None
+    usage: dict[str, Any] | None = None
 
 
 def schema_name(request: dict[str, Any]) -> str:
     fmt = request.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         return str(fmt["json_schema"]["name"])
+    if isinstance(fmt.get("schema"), dict):
+        return str(fmt["schema"].get("title", ""))
     system = request["messages"][0]["content"]
     match = re.search(r'"title":"(\w+Output)"', system)
     return match.group(1) if match else ""
@@ -60,7 +65,7 @@ def schema_name(request: dict[str, Any]) -> str:
 def canned(request: dict[str, Any]) -> Reply:
     """A well-behaved model: a valid answer for whichever stage asked. Its generation invents
     a discount the sources never mention."""
-    user = request["messages"][1]["content"]
+    user = request["messages"][-1]["content"]
     ids = re.findall(r"\[([0-9a-f-]{36})\] Batteries", user)
     name = schema_name(request)
     answers: dict[str, Any] = {
@@ -99,16 +104,42 @@ def canned(request: dict[str, Any]) -> Reply:
     return Reply(content=json.dumps(answers[name]))
 
 
+# What the fake lists at GET /v1/models unless a test says otherwise: a gateway in front of
+# OpenAI, so hosted names (and their reasoning effort) are offered.
+HOSTED_MODELS = tuple(KNOWN_MODELS)
+
+
 class FakeOpenAI:
     def __init__(self) -> None:
         self.script: list[Reply] = []
         self.responder: Callable[[dict[str, Any]], Reply] = canned
         self.requests: list[dict[str, Any]] = []
+        self.models: tuple[str, ...] | None = HOSTED_MODELS  # None: no /v1/models endpoint
+        self.model_listings = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                if not self.path.endswith("/models") or fake.models is None:
+                    self.send_error(404)
+                    return
+                fake.model_listings += 1
+                body = json.dumps(
+                    {
+                        "object": "list",
+                        "data": [
+                            {"id": m, "object": "model", "created": 0, "owned_by": "x"}
+                            for m in fake.models
+                        ],
+                    }
+                )
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(body.encode())
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
@@ -120,7 +151,9 @@ class FakeOpenAI:
                 if reply.raw is not None:
                     body = reply.raw
                 elif reply.status != 200:
-                    body = json.dumps({"error": {"message": "nope", "type": "server_error"}})
+                    body = json.dumps(
+                        {"error": {"message": reply.content or "nope", "type": "server_error"}}
+                    )
                 else:
                     body = json.dumps(
                         {
@@ -140,7 +173,7 @@ class FakeOpenAI:
                                     "logprobs": None,
                                 }
                             ],
-                            "usage": USAGE,
+                            "usage": reply.usage or USAGE,
                         }
                     )
                 try:
@@ -176,7 +209,9 @@ def fake_openai(settings: Any) -> Iterator[FakeOpenAI]:
     settings.LLM_STRUCTURED_OUTPUT = "json_schema"
     settings.LLM_TIMEOUT_SECONDS = 0.5
     settings.LLM_MAX_RETRIES = 1
+    capabilities_forget()
     yield fake
+    capabilities_forget()
     fake.server.shutdown()
     fake.server.server_close()
 

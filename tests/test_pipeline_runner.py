@@ -192,16 +192,18 @@ def test_a_newer_message_drafted_supersedes_the_older_draft(demo):
 
 
 def test_a_specific_meeting_time_holds_the_draft_for_review(demo):
-    message = inbound(channel_of(demo, "sms"), "Sounds good, can we do a call Thursday afternoon?")
+    # Sunday: outside the availability the knowledge states (Monday to Saturday), so a
+    # person confirms it (a time inside it: tests/test_offline_availability.py).
+    message = inbound(channel_of(demo, "sms"), "Sounds good, can we do a call Sunday afternoon?")
     run = pipeline_run_for_message(message_id=message.pk)
     draft = Draft.objects.get(trigger_message=message)
-    assert "Thursday afternoon" in draft.held_reason
+    assert "Sunday afternoon" in draft.held_reason
     gate = PipelineArtifact.objects.get(run=run, stage=Stage.MEETING_GATE)
     assert gate.payload["decision"] == "review"
     extract = PipelineArtifact.objects.get(run=run, stage=Stage.MEETING_EXTRACT)
     assert extract.payload["wants_meeting"] is True
     assert extract.payload["mode"] == "call"
-    assert extract.payload["proposed_times"][0]["day"] == "thursday"
+    assert extract.payload["proposed_times"][0]["day"] == "sunday"
     assert "https://acmesolar.example/book" in draft.text or "consultation" in draft.text.lower()
 
 

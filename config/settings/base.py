@@ -55,8 +55,11 @@ try:
         raise ConfigError("OPENAI_API_KEY must be set when LLM_PROVIDER=openai")
     OPENAI_BASE_URL = env_str("OPENAI_BASE_URL") or None
     LLM_DEFAULT_MODEL = env_str("LLM_DEFAULT_MODEL", "gpt-5-mini")
+    # `auto` probes the server (pipeline/llm/server_probe.py); the others force a mode.
     LLM_STRUCTURED_OUTPUT = env_choice(
-        "LLM_STRUCTURED_OUTPUT", "json_schema", ("json_schema", "json_object")
+        "LLM_STRUCTURED_OUTPUT",
+        "auto",
+        ("auto", "json_schema", "json_object_schema", "json_object", "prompt"),
     )
     # Output-token budget per kind of stage (pipeline/llm/capabilities.py maps stages here),
     # so a weak model cannot run to its context limit.

@@ -66,16 +66,22 @@ def model_resolve(requested: str, caps: ServerCapabilities) -> str:
 
 
 def effort_resolve(model: str, effort: str | None, caps: ServerCapabilities) -> str | None:
-    """`reasoning_effort` only for hosted OpenAI reasoning models: other servers either
-    reject it or ignore it silently."""
-    return reasoning_effort_for(model, effort) if caps.hosted_openai else None
+    """`reasoning_effort` only for OpenAI reasoning models, on OpenAI itself or on a server
+    that lists that model by name (a gateway in front of OpenAI): other servers either reject
+    it or ignore it silently."""
+    if not (caps.hosted_openai or model in caps.models):
+        return None
+    return reasoning_effort_for(model, effort)
 
 
-def token_options(stage: str, model: str, caps: ServerCapabilities) -> dict[str, int]:
-    """The output-token cap for one call. Hosted OpenAI takes `max_completion_tokens`
-    (reasoning models refuse `max_tokens`); everyone else understands `max_tokens`."""
+def token_options(
+    stage: str, model: str, caps: ServerCapabilities, scale: int = 1
+) -> dict[str, int]:
+    """The output-token cap for one call (`scale` times the stage's budget: a truncated reply
+    is asked again with more). Hosted OpenAI takes `max_completion_tokens` (reasoning models
+    refuse `max_tokens`); everyone else understands `max_tokens`."""
     budgets: dict[str, int] = settings.LLM_MAX_TOKENS
-    budget = int(budgets[STAGE_BUDGET.get(stage, "draft")])
+    budget = int(budgets[STAGE_BUDGET.get(stage, "draft")]) * max(1, scale)
     if caps.hosted_openai:
         if KNOWN_MODELS.get(model, False):
             budget += REASONING_ALLOWANCE_TOKENS

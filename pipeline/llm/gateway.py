@@ -85,6 +85,9 @@ def _record(
         latency_ms=round(latency_ms),
         request_id=source.request_id[:120],
     )
+    if isinstance(source, LLMError):
+        row.status_code = source.status_code
+        row.server_message = source.server_message
     if context.sink is not None:
         context.sink.append(row)
     else:
@@ -134,7 +137,7 @@ def complete[T: BaseModel](
                 context,
                 stage=stage,
                 provider=provider.name,
-                model=chosen_model,
+                model=exc.model or chosen_model,
                 prompt=prompt,
                 outcome=exc.outcome,
                 attempt=attempt,
@@ -149,6 +152,7 @@ def complete[T: BaseModel](
                     "stage": stage,
                     "run_id": str(context.run_id or ""),
                     "outcome": exc.outcome,
+                    "status": exc.status_code,
                     "attempt": attempt,
                     "latency_ms": round(latency),
                 },
@@ -159,8 +163,14 @@ def complete[T: BaseModel](
                 time.sleep(_backoff_seconds(attempt, exc.retry_after))
                 continue
             if isinstance(exc, LLMMalformedOutput):
-                raise LLMPermanentError(exc.outcome, exc.detail, request_id=exc.request_id) from exc
+                raise LLMPermanentError(
+                    exc.outcome, exc.detail, request_id=exc.request_id, model=exc.model
+                ) from exc
             raise
+        logger.debug(
+            "llm call",
+            extra={"stage": stage, "outcome": "ok", "attempt": attempt, "model": reply.model},
+        )
         _record(
             context,
             stage=stage,

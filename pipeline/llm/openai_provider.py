@@ -1,10 +1,18 @@
 """The `openai` provider: the official SDK against OpenAI or any OpenAI-compatible server
 (`OPENAI_BASE_URL`: vLLM, llama.cpp, Ollama).
 
-Structured output comes in one of two modes (`LLM_STRUCTURED_OUTPUT`): `json_schema` uses
-`chat.completions.parse` with the stage's pydantic model as `response_format`; `json_object`
-asks for `{"type": "json_object"}` and puts the JSON schema in the system prompt, for servers
-that take no schema. Either way the reply is validated by the same pydantic model.
+The server's capabilities are probed once per base URL (`server_probe.py`) and every call
+adapts to them (`capabilities.py`): the model sent is one the server offers, the structured
+output mode is the strongest it enforces (`json_schema` through `chat.completions.parse`,
+llama.cpp's `json_object` with a `schema`, plain `json_object`, or the schema in the prompt
+only), instructions move into the user message where the system role is dropped,
+`reasoning_effort` goes only where it means something and `max_tokens` is always sent.
+`LLM_STRUCTURED_OUTPUT` other than `auto` forces a mode. Whatever the mode, the reply is
+validated by the stage's pydantic model.
+
+Errors: a request the server refused (HTTP 400/404/413/422, or a 5xx whose text says a
+parameter is unsupported) is `rejected`, permanent, with the server's own words; other 5xx,
+429, timeouts and connection trouble are transient.
 
 The SDK's own retries are off (`max_retries=0`): the gateway retries, so that every attempt,
 including a rate-limited one, is one AIInteraction row with its outcome.
@@ -12,7 +20,7 @@ including a rate-limited one, is one AIInteraction row with its outcome.
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from functools import cache
 from typing import Any
@@ -22,27 +30,30 @@ import pydantic
 from openai import OpenAI
 from pydantic import BaseModel
 
+from pipeline.llm.capabilities import (
+    JSON_SCHEMA,
+    effort_resolve,
+    json_text,
+    messages_build,
+    model_resolve,
+    response_format_for,
+    token_options,
+)
 from pipeline.llm.errors import (
+    REJECTED,
     LLMError,
     LLMMalformedOutput,
     LLMPermanentError,
     LLMTransientError,
 )
 from pipeline.llm.provider import ProviderReply
+from pipeline.llm.server_probe import server_capabilities
 from pipeline.prompts import RenderedPrompt
 
 
 @cache
 def _client(api_key: str, base_url: str | None, timeout: float) -> OpenAI:
     return OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
-
-
-@cache
-def _schema_instructions(schema: type[BaseModel]) -> str:
-    return (
-        "\n\nReply with one JSON object and nothing else. It must match this JSON schema:\n"
-        + json.dumps(schema.model_json_schema(), separators=(",", ":"))
-    )
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -72,28 +83,71 @@ def _usage_numbers(usage: Any) -> dict[str, int]:
     }
 
 
-def _error_from_status(exc: openai.APIStatusError) -> LLMError:
+# Statuses that mean "this request is wrong", whatever the server: never worth repeating.
+REFUSED_STATUSES = frozenset({400, 404, 413, 422})
+# A 5xx whose text says this: the server refused a parameter (llama.cpp answers an unknown
+# `response_format` with HTTP 500), so repeating the same request cannot help.
+_UNSUPPORTED = re.compile(
+    r"not supported|unsupported|unknown (?:parameter|field|model)|invalid (?:value|parameter)"
+    r"|unrecognized|extra (?:inputs|fields) (?:are )?not permitted|validation error",
+    re.I,
+)
+# Pydantic's echo of the offending value (`'input': 'json_schema'`): part of the request.
+_INPUT_ECHO = re.compile(r"""['"]input['"]:\s*(?:'[^']*'|"[^"]*"|[^,}]*),?\s*""")
+
+
+def server_message(exc: openai.APIStatusError) -> str:
+    """The server's own error text, without any echo of the request: FastAPI-style
+    validation details give only their location and message, never their `input`."""
+    body: Any = exc.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict | str):
+        body = body["error"]
+    if isinstance(body, dict):
+        detail = body.get("message") or body.get("detail") or body.get("msg")
+        if isinstance(detail, list):
+            parts = []
+            for item in detail:
+                if isinstance(item, dict):
+                    loc = ".".join(str(p) for p in item.get("loc") or () if p != "body")
+                    parts.append(f"{loc}: {item.get('msg', '')}".strip(": "))
+            detail = "; ".join(parts)
+        text = str(detail or "")
+    elif isinstance(body, str):
+        text = body
+    else:
+        text = ""
+    text = text.split("\n\n", 1)[0]  # llama.cpp appends a traceback after a blank line
+    return " ".join(_INPUT_ECHO.sub("", text).split())
+
+
+def _error_from_status(exc: openai.APIStatusError, *, model: str) -> LLMError:
     status = exc.status_code
-    request_id = exc.request_id or ""
+    facts: dict[str, Any] = {
+        "request_id": exc.request_id or "",
+        "status_code": status,
+        "server_message": server_message(exc),
+        "model": model,
+    }
+    if status in REFUSED_STATUSES or (
+        status >= 500 and _UNSUPPORTED.search(facts["server_message"])
+    ):
+        return LLMPermanentError(REJECTED, f"HTTP {status}", **facts)
     if status == 429:
         return LLMTransientError(
-            "rate_limited",
-            "HTTP 429",
-            retry_after=_retry_after(exc.response.headers),
-            request_id=request_id,
+            "rate_limited", "HTTP 429", retry_after=_retry_after(exc.response.headers), **facts
         )
     if status >= 500:
         return LLMTransientError(
             "server_error",
             f"HTTP {status}",
             retry_after=_retry_after(exc.response.headers),
-            request_id=request_id,
+            **facts,
         )
     if status == 408:
-        return LLMTransientError("timeout", "HTTP 408", request_id=request_id)
+        return LLMTransientError("timeout", "HTTP 408", **facts)
     if status == 409:
-        return LLMTransientError("error", "HTTP 409", request_id=request_id)
-    return LLMPermanentError("error", f"HTTP {status}", request_id=request_id)
+        return LLMTransientError("error", "HTTP 409", **facts)
+    return LLMPermanentError("error", f"HTTP {status}", **facts)
 
 
 class OpenAIProvider:
@@ -102,6 +156,7 @@ class OpenAIProvider:
 
     def __init__(self, *, api_key: str, base_url: str | None, timeout: float, mode: str) -> None:
         self.client = _client(api_key, base_url, timeout)
+        self.base_url = base_url
         self.mode = mode
 
     def call(
@@ -113,35 +168,34 @@ class OpenAIProvider:
         model: str,
         reasoning_effort: str | None,
     ) -> ProviderReply:
-        system = prompt.system
-        if self.mode == "json_object":
-            system += _schema_instructions(schema)
-        messages: list[Any] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": prompt.user},
-        ]
-        options: dict[str, Any] = {}
-        if reasoning_effort:
-            options["reasoning_effort"] = reasoning_effort
+        caps = server_capabilities(self.client, self.base_url, self.mode)
+        sent_model = model_resolve(model, caps)
+        messages: list[Any] = messages_build(prompt, schema, caps)
+        options: dict[str, Any] = token_options(
+            stage, sent_model, caps, scale=prompt.max_tokens_scale
+        )
+        effort = effort_resolve(sent_model, reasoning_effort, caps)
+        if effort:
+            options["reasoning_effort"] = effort
         started = time.perf_counter()
         try:
-            if self.mode == "json_object":
-                raw: Any = self.client.chat.completions.with_raw_response.create(
-                    model=model,
-                    messages=messages,
-                    response_format={"type": "json_object"},
-                    **options,
+            if caps.structured == JSON_SCHEMA:
+                raw: Any = self.client.chat.completions.with_raw_response.parse(
+                    model=sent_model, messages=messages, response_format=schema, **options
                 )
             else:
-                raw = self.client.chat.completions.with_raw_response.parse(
-                    model=model, messages=messages, response_format=schema, **options
+                raw = self.client.chat.completions.with_raw_response.create(
+                    model=sent_model,
+                    messages=messages,
+                    **response_format_for(schema, caps),
+                    **options,
                 )
         except openai.APITimeoutError:
-            raise LLMTransientError("timeout", "request timed out") from None
+            raise LLMTransientError("timeout", "request timed out", model=sent_model) from None
         except openai.APIStatusError as exc:
-            raise _error_from_status(exc) from None
+            raise _error_from_status(exc, model=sent_model) from None
         except openai.APIConnectionError:
-            raise LLMTransientError("error", "connection failed") from None
+            raise LLMTransientError("error", "connection failed", model=sent_model) from None
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = raw.request_id or ""
         try:
@@ -150,37 +204,38 @@ class OpenAIProvider:
             body = None
         numbers = _usage_numbers(body.get("usage") if isinstance(body, dict) else None)
         facts: dict[str, Any] = {**numbers, "request_id": request_id}
+        errors: dict[str, Any] = {**facts, "model": sent_model}
         try:
             completion = raw.parse()
         except openai.LengthFinishReasonError:
-            raise LLMPermanentError("truncated", "finish_reason=length", **facts) from None
+            raise LLMPermanentError("truncated", "finish_reason=length", **errors) from None
         except openai.ContentFilterFinishReasonError:
-            raise LLMPermanentError("refusal", "content filter", **facts) from None
+            raise LLMPermanentError("refusal", "content filter", **errors) from None
         except (pydantic.ValidationError, ValueError, openai.APIResponseValidationError):
             raise LLMMalformedOutput(
-                "malformed", "reply does not match the schema", **facts
+                "malformed", "reply does not match the schema", **errors
             ) from None
         if not completion.choices:
-            raise LLMMalformedOutput("malformed", "no choices", **facts)
+            raise LLMMalformedOutput("malformed", "no choices", **errors)
         choice = completion.choices[0]
         message = choice.message
         if getattr(message, "refusal", None):
-            raise LLMPermanentError("refusal", "the model refused", **facts)
+            raise LLMPermanentError("refusal", "the model refused", **errors)
         if choice.finish_reason == "length":
-            raise LLMPermanentError("truncated", "finish_reason=length", **facts)
+            raise LLMPermanentError("truncated", "finish_reason=length", **errors)
         if choice.finish_reason == "content_filter":
-            raise LLMPermanentError("refusal", "content filter", **facts)
-        parsed = getattr(message, "parsed", None) if self.mode == "json_schema" else None
+            raise LLMPermanentError("refusal", "content filter", **errors)
+        parsed = getattr(message, "parsed", None) if caps.structured == JSON_SCHEMA else None
         if parsed is None:
             try:
-                parsed = schema.model_validate_json(message.content or "")
+                parsed = schema.model_validate_json(json_text(message.content or ""))
             except pydantic.ValidationError:
                 raise LLMMalformedOutput(
-                    "malformed", "reply does not match the schema", **facts
+                    "malformed", "reply does not match the schema", **errors
                 ) from None
         return ProviderReply(
             parsed=parsed,
-            model=str(getattr(completion, "model", "") or model),
+            model=str(getattr(completion, "model", "") or sent_model),
             latency_ms=latency_ms,
             **facts,
         )

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pipeline.availability import times_available
 from pipeline.grounding import claim_norms, claims_enforce
 from pipeline.language import (
+    TimeMention,
     intents_detect,
     meeting_read,
     questions_in,
@@ -19,6 +21,7 @@ from pipeline.llm.offline.sources import (
     answer_sentences,
     booking_doc,
     booking_sentences,
+    booking_windows,
     doc_rank,
     doc_text,
     sources_used,
@@ -85,7 +88,9 @@ def strategy(inputs: Mapping[str, Any]) -> dict[str, Any]:
             booking = booking_doc(docs)
             if booking is not None and booking not in chosen:
                 chosen.append(booking)
-            if any(t.specific for t in meeting.times):
+            if times_available(meeting.times, booking_windows(docs)):
+                plan.append("Say the proposed time is within the stated hours; offer booking.")
+            elif any(t.specific for t in meeting.times):
                 plan.append("Acknowledge the proposed time; a person confirms it.")
             else:
                 plan.append("Offer the booking options the knowledge gives.")
@@ -164,7 +169,11 @@ def generation(inputs: Mapping[str, Any]) -> dict[str, Any]:
             add("Thanks for your interest!")
         meeting = meeting_read(message)
         proposed = [t for t in meeting.times if t.specific]
-        if proposed:
+        if proposed and times_available(proposed, booking_windows(chosen)):
+            # The knowledge states these hours: saying so confirms nothing nobody checked,
+            # and the booking sentences below say how to fix the exact slot.
+            add(f"Thanks! {available_times_text(proposed)} is within our available hours.")
+        elif proposed:
             add(f"Thanks! Let me check {proposed[0].text} with the team and confirm.")
         for question in plan.get("questions") or ([] if intent != "question" else [message]):
             if intent == "meeting_request" and meeting_read(question).wants_meeting:
@@ -192,6 +201,17 @@ def generation(inputs: Mapping[str, Any]) -> dict[str, Any]:
         max_chars=max_chars,
     )
     return {"text": text, "source_ids": used}
+
+
+def available_times_text(proposed: Sequence[TimeMention]) -> str:
+    """ "Thursday afternoon", "the time you suggested on Friday": the lead's own words, but
+    never a clock time, since every number in a reply must stand in the knowledge."""
+    parts = [
+        t.text if not t.clock_time else f"the time you suggested on {(t.day or '').title()}"
+        for t in proposed
+    ]
+    text = " and ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def verifier(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,6 +264,10 @@ _CONFIRMS = (
 )
 
 
+def _confirms(draft: str) -> bool:
+    return any(phrase in draft for phrase in _CONFIRMS)
+
+
 def meeting_gate(inputs: Mapping[str, Any]) -> dict[str, Any]:
     extract = inputs["extract"]
     draft = str(inputs.get("draft", "")).lower()
@@ -256,12 +280,28 @@ def meeting_gate(inputs: Mapping[str, Any]) -> dict[str, Any]:
         for t in extract.get("proposed_times", [])
         if time_is_specific(day=t.get("day"), clock_time=t.get("clock_time"))
     ]
+    mentions = [
+        TimeMention(
+            text=str(t.get("text") or ""),
+            day=t.get("day"),
+            part_of_day=t.get("part_of_day"),
+            clock_time=t.get("clock_time"),
+        )
+        for t in specific
+    ]
+    windows = booking_windows(list(inputs.get("knowledge") or []))
+    if specific and times_available(mentions, windows) and not _confirms(draft):
+        return {
+            "decision": "allow",
+            "reason": f"The proposed time ({specific[0]['text']}) is inside the availability "
+            "the knowledge states; the draft confirms nothing.",
+        }
     if specific:
         return {
             "decision": "review",
             "reason": f"The lead proposed a specific time ({specific[0]['text']}); no calendar "
             "is connected to confirm it.",
         }
-    if any(phrase in draft for phrase in _CONFIRMS):
+    if _confirms(draft):
         return {"decision": "review", "reason": "The draft confirms a meeting nobody checked."}
     return {"decision": "allow", "reason": "Meeting requested; the draft offers booking options."}

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from pipeline.availability import WEEKDAYS, times_available
 from pipeline.grounding import (
     COMMITMENT,
     claim_norms,
@@ -17,14 +18,17 @@ from pipeline.grounding import (
     sentences,
     unsupported_claims,
 )
-from pipeline.language import EXPANSIONS, intents_detect, meeting_read, questions_in
+from pipeline.language import EXPANSIONS, TimeMention, intents_detect, meeting_read, questions_in
 from pipeline.llm.offline.sources import (
     Doc,
     answer_sentences,
+    booking_doc,
+    booking_windows,
     doc_text,
     grounded_sentences,
     sentence_key,
     sources_used,
+    word_weights,
 )
 from pipeline.schemas import RISKY_INTENTS
 
@@ -43,15 +47,42 @@ def _names(sentence: str) -> list[str]:
     return [word for word in words if word not in _NOT_NAMES]
 
 
-def _covered(question: str, answer_words: frozenset[str]) -> bool:
-    """At least half of the question's content words (each with its expansions) appear in the
-    grounded answer. One shared word is not an answer: "Does the system keep running during
-    a blackout?" is not answered by a pricing sentence that mentions "system"."""
+def _covered(question: str, answer_words: frozenset[str], weights: dict[str, float]) -> bool:
+    """At least half of the question's content words (each with its expansions), weighed by
+    how rare each is in the knowledge, appear in the grounded answer. Sharing words is not
+    answering: "Does the system keep running during a blackout?" is not answered by a pricing
+    sentence that mentions "system", nor "Do you install heat pumps?" by the service-area
+    sentence because every document of an installer says "install"."""
     asked = keywords(question)
     if not asked:
         return bool(answer_words)
+
+    def weight(word: str) -> float:
+        return weights.get(word, 1.0)
+
     covered = [w for w in asked if (EXPANSIONS.get(w, frozenset()) | {w}) & answer_words]
-    return 2 * len(covered) >= len(asked)
+    return 2 * sum(weight(w) for w in covered) >= sum(weight(w) for w in asked)
+
+
+def _booking_offered(question: str, draft: str, grounded: list[str], docs: list[Doc]) -> bool:
+    """A meeting request is answered by the booking document's sentences, and a time the
+    lead proposed by the draft saying it is inside the hours that document states."""
+    booking = booking_doc(docs)
+    if booking is None or not meeting_read(question).wants_meeting:
+        return False
+    booking_keys = {sentence_key(s) for s in sentences(str(booking.get("body", "")))}
+    if not any(sentence_key(s) in booking_keys for s in grounded):
+        return False
+    proposed = [t for t in meeting_read(question).times if t.specific]
+    if not proposed:
+        return True
+    return times_available(proposed, booking_windows(docs)) and _days_named(proposed, draft)
+
+
+def _days_named(proposed: list[TimeMention], draft: str) -> bool:
+    """The draft speaks to each proposed time: it names its day."""
+    said = draft.lower()
+    return all((t.day or "").removesuffix("s") in said for t in proposed)
 
 
 def _docs(inputs: Mapping[str, Any]) -> list[Doc]:
@@ -96,7 +127,12 @@ def evaluation(inputs: Mapping[str, Any]) -> dict[str, Any]:
     if not grounded:
         weak("no_source", "", 0.5, "No sentence of the draft comes from a source.")
     answer_words = frozenset().union(*(keywords(sentence) for sentence in grounded))
-    unanswered = [q for q in questions if not _covered(q, answer_words)]
+    weights = word_weights(docs)
+    unanswered = [
+        q
+        for q in questions
+        if not (_covered(q, answer_words, weights) or _booking_offered(q, draft, grounded, docs))
+    ]
     for question in unanswered:
         weaknesses.append({"kind": "unanswered_question", "detail": question})
         reasons.append("A question is not answered from the sources.")
@@ -105,8 +141,11 @@ def evaluation(inputs: Mapping[str, Any]) -> dict[str, Any]:
     elif unanswered:
         caps.append(0.6)
     answer_text = " ".join(grounded).lower()
+    available = times_available(meeting.times, booking_windows(docs))
     for question in questions:
         names = _names(question)
+        if available:  # the draft's own sentence names the day (see `_booking_offered`)
+            names = [n for n in names if n.lower().removesuffix("s") not in WEEKDAYS]
         if names and not any(name.lower() in answer_text for name in names):
             # "Do you serve Albuquerque?" answered with the service-area sentence: whether
             # that covers Albuquerque takes knowledge the sources do not state.
@@ -116,7 +155,8 @@ def evaluation(inputs: Mapping[str, Any]) -> dict[str, Any]:
                 0.6,
                 f"The question names {names[0]}, which the answer does not mention.",
             )
-    if any(t.specific for t in meeting.times):
+    proposed = [t for t in meeting.times if t.specific]
+    if proposed and not (available and _days_named(proposed, draft)):
         caps.append(0.6)
         reasons.append("The lead proposed a specific time a person has to confirm.")
     if not questions and not meeting.wants_meeting and not grounded:

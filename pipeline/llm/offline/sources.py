@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pipeline.availability import Window, availability_in
 from pipeline.grounding import claims, keywords, sentences
 from pipeline.language import expanded_keywords
 
@@ -76,6 +77,18 @@ def booking_doc(docs: Iterable[Doc]) -> Doc | None:
         if score and (best is None or score > best[0]):
             best = (score, doc)
     return best[1] if best else None
+
+
+def booking_windows(docs: Iterable[Doc]) -> tuple[Window, ...]:
+    """When the booking document says meetings can happen. Only the booking document: the
+    office's opening hours are not the hours a consultation can be held."""
+    booking = booking_doc(docs)
+    return availability_in([str(booking.get("body", ""))]) if booking is not None else ()
+
+
+def word_weights(docs: Sequence[Doc]) -> dict[str, float]:
+    """How much each word says about which document answers (see `_weights`)."""
+    return _weights(docs)
 
 
 def answer_sentences(question: str, docs: Sequence[Doc], *, limit: int) -> list[tuple[str, str]]:
