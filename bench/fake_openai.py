@@ -65,6 +65,26 @@ ANSWERS: dict[str, dict[str, Any]] = {
 _TITLE = re.compile(r'"title":\s*"(\w+Output)"')
 
 
+def schema_instance(schema: dict[str, Any]) -> Any:
+    """The smallest value a JSON schema accepts: what a server that enforces an unknown
+    schema (a grammar) is bound to return, so capability probes see enforcement."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {name: schema_instance(props[name]) for name in schema.get("required", props)}
+    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(
+        str(kind), None
+    )
+
+
+def _requested_schema(request: dict[str, Any]) -> dict[str, Any] | None:
+    fmt = request.get("response_format") or {}
+    schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
+    return schema if isinstance(schema, dict) else None
+
+
 def schema_name(request: dict[str, Any]) -> str:
     """Which stage schema a request asks for, whichever way it carries the schema."""
     fmt = request.get("response_format") or {}
@@ -139,9 +159,17 @@ class FakeServer:
             content = "Sure! Here is what I think about that"
         elif name in ANSWERS:
             content = json.dumps(ANSWERS[name])
+        elif (schema := _requested_schema(request)) is not None:
+            content = json.dumps(schema_instance(schema))
+        elif (request.get("response_format") or {}).get("type") == "json_object":
+            content = "{}"
+        elif not request.get("response_format"):
+            content = "Hello."
         else:
             body = {"error": {"message": f"unknown schema {name!r}", "type": "invalid_request"}}
             return 400, {}, json.dumps(body).encode()
+        # About four characters a token, as real tokenizers count English.
+        prompt_tokens = sum(len(str(m.get("content", ""))) for m in request["messages"]) // 4
         reply = {
             "id": f"chatcmpl-fake-{number}",
             "object": "chat.completion",
@@ -154,7 +182,11 @@ class FakeServer:
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 600, "completion_tokens": 80, "total_tokens": 680},
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": 80,
+                "total_tokens": prompt_tokens + 80,
+            },
         }
         return 200, {"x-request-id": f"req-fake-{number}"}, json.dumps(reply).encode()
 

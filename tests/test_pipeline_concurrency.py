@@ -141,7 +141,8 @@ class ConnectionPeak(threading.Thread):
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             while not self.done.wait(0.1):
                 row = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE application_name = %s AND datname = current_database()",
                     [WORKER_APP],
                 ).fetchone()
                 self.peak = max(self.peak, int(row[0]) if row else 0)
@@ -185,7 +186,9 @@ def test_pipelines_overlap_far_beyond_the_worker_processes_within_the_connection
     assert stats["peak_in_flight"] >= THREADS * 3 // 4
     # ...while the worker held no more than its pool's connections.
     assert peak.peak <= POOL_MAX
-    assert AIInteraction.objects.filter(outcome="ok").count() == stats["calls"]
+    recorded = AIInteraction.objects.filter(outcome="ok").count()
+    assert recorded == MESSAGES * 5  # strategy, draft, verifier, meeting extract and gate
+    assert stats["calls"] - recorded <= 5  # the server's capabilities, probed once, not per thread
 
 
 @pytest.mark.fake_options("--rate-limit-every", "4", "--retry-after", "1")

@@ -3,8 +3,7 @@
 
 The server's capabilities are probed once per base URL (`server_probe.py`) and every call
 adapts to them (`capabilities.py`): the model sent is one the server offers, the structured
-output mode is the strongest it enforces (`json_schema` through `chat.completions.parse`,
-llama.cpp's `json_object` with a `schema`, plain `json_object`, or the schema in the prompt
+output mode is the strongest it enforces (strict `json_schema`, llama.cpp's `json_object` with a `schema`, plain `json_object`, or the schema in the prompt
 only), instructions move into the user message where the system role is dropped,
 `reasoning_effort` goes only where it means something and `max_tokens` is always sent.
 `LLM_STRUCTURED_OUTPUT` other than `auto` forces a mode. Whatever the mode, the reply is
@@ -14,7 +13,9 @@ Errors: a request the server refused (HTTP 400/404/413/422, or a 5xx whose text 
 parameter is unsupported) is `rejected`, permanent, with the server's own words; other 5xx,
 429, timeouts and connection trouble are transient.
 
-The SDK's own retries are off (`max_retries=0`): the gateway retries, so that every attempt,
+Requests go through the SDK client's `post()` with a body built here (`openai_wire.py`):
+the resource methods' per-call parameter transforms cost more CPU than the rest of a
+pipeline. The SDK's own retries are off (`max_retries=0`): the gateway retries, so that every attempt,
 including a rate-limited one, is one AIInteraction row with its outcome.
 """
 
@@ -46,6 +47,7 @@ from pipeline.llm.errors import (
     LLMPermanentError,
     LLMTransientError,
 )
+from pipeline.llm.openai_wire import chat_completion_post, json_schema_response_format
 from pipeline.llm.provider import ProviderReply
 from pipeline.llm.server_probe import server_capabilities
 from pipeline.prompts import RenderedPrompt
@@ -177,19 +179,14 @@ class OpenAIProvider:
         effort = effort_resolve(sent_model, reasoning_effort, caps)
         if effort:
             options["reasoning_effort"] = effort
+        body: dict[str, Any] = {"model": sent_model, "messages": messages, **options}
+        if caps.structured == JSON_SCHEMA:
+            body["response_format"] = json_schema_response_format(schema)
+        else:
+            body.update(response_format_for(schema, caps))
         started = time.perf_counter()
         try:
-            if caps.structured == JSON_SCHEMA:
-                raw: Any = self.client.chat.completions.with_raw_response.parse(
-                    model=sent_model, messages=messages, response_format=schema, **options
-                )
-            else:
-                raw = self.client.chat.completions.with_raw_response.create(
-                    model=sent_model,
-                    messages=messages,
-                    **response_format_for(schema, caps),
-                    **options,
-                )
+            reply = chat_completion_post(self.client, body)
         except openai.APITimeoutError:
             raise LLMTransientError("timeout", "request timed out", model=sent_model) from None
         except openai.APIStatusError as exc:
@@ -197,45 +194,26 @@ class OpenAIProvider:
         except openai.APIConnectionError:
             raise LLMTransientError("error", "connection failed", model=sent_model) from None
         latency_ms = (time.perf_counter() - started) * 1000
-        request_id = raw.request_id or ""
-        try:
-            body = raw.http_response.json()
-        except ValueError:
-            body = None
-        numbers = _usage_numbers(body.get("usage") if isinstance(body, dict) else None)
-        facts: dict[str, Any] = {**numbers, "request_id": request_id}
+        numbers = _usage_numbers(reply.body.get("usage"))
+        facts: dict[str, Any] = {**numbers, "request_id": reply.request_id}
         errors: dict[str, Any] = {**facts, "model": sent_model}
+        if reply.choice() is None:
+            raise LLMMalformedOutput("malformed", "no choices", **errors)
+        if reply.refusal:
+            raise LLMPermanentError("refusal", "the model refused", **errors)
+        if reply.finish_reason == "length":
+            raise LLMPermanentError("truncated", "finish_reason=length", **errors)
+        if reply.finish_reason == "content_filter":
+            raise LLMPermanentError("refusal", "content filter", **errors)
         try:
-            completion = raw.parse()
-        except openai.LengthFinishReasonError:
-            raise LLMPermanentError("truncated", "finish_reason=length", **errors) from None
-        except openai.ContentFilterFinishReasonError:
-            raise LLMPermanentError("refusal", "content filter", **errors) from None
-        except (pydantic.ValidationError, ValueError, openai.APIResponseValidationError):
+            parsed = schema.model_validate_json(json_text(reply.content))
+        except pydantic.ValidationError:
             raise LLMMalformedOutput(
                 "malformed", "reply does not match the schema", **errors
             ) from None
-        if not completion.choices:
-            raise LLMMalformedOutput("malformed", "no choices", **errors)
-        choice = completion.choices[0]
-        message = choice.message
-        if getattr(message, "refusal", None):
-            raise LLMPermanentError("refusal", "the model refused", **errors)
-        if choice.finish_reason == "length":
-            raise LLMPermanentError("truncated", "finish_reason=length", **errors)
-        if choice.finish_reason == "content_filter":
-            raise LLMPermanentError("refusal", "content filter", **errors)
-        parsed = getattr(message, "parsed", None) if caps.structured == JSON_SCHEMA else None
-        if parsed is None:
-            try:
-                parsed = schema.model_validate_json(json_text(message.content or ""))
-            except pydantic.ValidationError:
-                raise LLMMalformedOutput(
-                    "malformed", "reply does not match the schema", **errors
-                ) from None
         return ProviderReply(
             parsed=parsed,
-            model=str(getattr(completion, "model", "") or sent_model),
+            model=reply.model or sent_model,
             latency_ms=latency_ms,
             **facts,
         )

@@ -61,6 +61,7 @@ _SYSTEM_MIN_TOKENS = 30
 
 _memory: dict[str, tuple[float, ServerCapabilities]] = {}  # key → (expires, caps)
 _lock = threading.Lock()
+_probing = threading.Lock()
 
 
 def hosted_openai(base_url: str | None) -> bool:
@@ -86,10 +87,22 @@ def server_capabilities(client: OpenAI, base_url: str | None, mode: str) -> Serv
     """What the server at `base_url` accepts, probed once and cached. `mode` is
     `LLM_STRUCTURED_OUTPUT`: `auto` probes; an explicit mode is used as given."""
     key = _cache_key(base_url, mode)
-    ttl = int(settings.LLM_PROBE_TTL_SECONDS)
     remembered = _memory.get(key)
     if remembered is not None and remembered[0] > time.monotonic():
         return remembered[1]
+    # One probe per process at a time: a worker's hundred threads starting together must not
+    # each probe the server (the others wait, then read what the first one found).
+    with _probing:
+        remembered = _memory.get(key)
+        if remembered is not None and remembered[0] > time.monotonic():
+            return remembered[1]
+        return _capabilities_find(client, base_url, mode, key)
+
+
+def _capabilities_find(
+    client: OpenAI, base_url: str | None, mode: str, key: str
+) -> ServerCapabilities:
+    ttl = int(settings.LLM_PROBE_TTL_SECONDS)
     stored = cache.get(key)
     caps = _from_dict(stored) if isinstance(stored, dict) else None
     if caps is None:
