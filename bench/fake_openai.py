@@ -74,9 +74,7 @@ def schema_instance(schema: dict[str, Any]) -> Any:
     if kind == "object":
         props = schema.get("properties") or {}
         return {name: schema_instance(props[name]) for name in schema.get("required", props)}
-    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(
-        str(kind), None
-    )
+    return {"array": [], "string": "", "integer": 0, "number": 0, "boolean": False}.get(str(kind))
 
 
 def _requested_schema(request: dict[str, Any]) -> dict[str, Any] | None:

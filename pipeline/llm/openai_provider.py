@@ -3,8 +3,8 @@
 
 The server's capabilities are probed once per base URL (`server_probe.py`) and every call
 adapts to them (`capabilities.py`): the model sent is one the server offers, the structured
-output mode is the strongest it enforces (strict `json_schema`, llama.cpp's `json_object` with a `schema`, plain `json_object`, or the schema in the prompt
-only), instructions move into the user message where the system role is dropped,
+output mode is the strongest it enforces (strict `json_schema`, llama.cpp's `json_object`
+with a `schema`, plain `json_object`, or the schema in the prompt only), instructions move into the user message where the system role is dropped,
 `reasoning_effort` goes only where it means something and `max_tokens` is always sent.
 `LLM_STRUCTURED_OUTPUT` other than `auto` forces a mode. Whatever the mode, the reply is
 validated by the stage's pydantic model.
@@ -15,8 +15,8 @@ parameter is unsupported) is `rejected`, permanent, with the server's own words;
 
 Requests go through the SDK client's `post()` with a body built here (`openai_wire.py`):
 the resource methods' per-call parameter transforms cost more CPU than the rest of a
-pipeline. The SDK's own retries are off (`max_retries=0`): the gateway retries, so that every attempt,
-including a rate-limited one, is one AIInteraction row with its outcome.
+pipeline. The SDK's own retries are off (`max_retries=0`): the gateway retries, so that
+every attempt, including a rate-limited one, is one AIInteraction row with its outcome.
 """
 
 from __future__ import annotations
