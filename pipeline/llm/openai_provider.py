@@ -4,7 +4,8 @@
 The server's capabilities are probed once per base URL (`server_probe.py`) and every call
 adapts to them (`capabilities.py`): the model sent is one the server offers, the structured
 output mode is the strongest it enforces (strict `json_schema`, llama.cpp's `json_object`
-with a `schema`, plain `json_object`, or the schema in the prompt only), instructions move into the user message where the system role is dropped,
+with a `schema`, plain `json_object`, or the schema in the prompt only), instructions
+move into the user message where the system role is dropped,
 `reasoning_effort` goes only where it means something and `max_tokens` is always sent.
 `LLM_STRUCTURED_OUTPUT` other than `auto` forces a mode. Whatever the mode, the reply is
 validated by the stage's pydantic model.
