@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: llm-local test-llm install run test check lint fmt typecheck migrations-check pytest bench services browser clean
+.PHONY: llm-local test-llm install run test check lint fmt typecheck migrations-check imports pytest bench services browser clean
 
 install: $(VENV)/.installed
 
@@ -58,7 +58,11 @@ typecheck: install
 migrations-check: install
 	DB_POOL=0 DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
-check: lint typecheck migrations-check
+# The layers and acyclic-module contracts in pyproject.toml ([tool.importlinter]).
+imports: install
+	$(VENV)/bin/lint-imports
+
+check: lint typecheck migrations-check imports
 
 pytest: install services browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
