@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from workspaces.webhooks_out import webhook_deliveries_deliver_due, webhook_delivery_attempt
+from workspaces.webhooks_out import (
+    DELIVER_WEBHOOK_TASK,
+    webhook_deliveries_deliver_due,
+    webhook_delivery_attempt,
+)
 
 
 # Time limits stay well under OUTBOUND_WEBHOOK_DELIVERING_TIMEOUT, so a row still
@@ -17,9 +21,7 @@ def deliver_due_webhooks() -> None:
     webhook_deliveries_deliver_due()
 
 
-@shared_task(
-    name="workspaces.deliver_webhook", ignore_result=True, soft_time_limit=30, time_limit=45
-)
+@shared_task(name=DELIVER_WEBHOOK_TASK, ignore_result=True, soft_time_limit=30, time_limit=45)
 def deliver_webhook(delivery_id: str) -> None:
     """The first attempt right after the event's commit (the beat's claim makes a duplicate
     task, or the beat getting there first, a no-op)."""

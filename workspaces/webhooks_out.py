@@ -45,6 +45,9 @@ from workspaces.services import new_webhook_secret, outbound_url_refuse
 if TYPE_CHECKING:
     from drafts.models import Proposal
 
+# Published by name: workspaces.tasks imports this module, so this one must not import it.
+DELIVER_WEBHOOK_TASK = "workspaces.deliver_webhook"
+
 logger = logging.getLogger(__name__)
 
 W = WebhookDelivery.Status
@@ -180,11 +183,9 @@ def webhook_deliveries_record_proposals_accepted(
 def webhook_deliveries_enqueue(*, delivery_ids: list[str]) -> None:
     """Ask a worker to attempt these now. A broker error is logged and swallowed: the rows are
     pending and due, so the beat delivers them anyway."""
-    from workspaces.tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
         task_publish(
-            deliver_webhook,
+            DELIVER_WEBHOOK_TASK,
             delivery_id,
             log=logger,
             failed="webhooks_out: enqueue failed; the beat will deliver",
