@@ -34,6 +34,9 @@ from drafts.webhook_schema import OUTBOUND, WebhookPayload, printable
 from pipeline.models import PipelineRun
 from workspaces.models import Channel, Membership
 
+# pipeline.tasks.run_for_message, the seam where drafts hands a stored message to the pipeline.
+PIPELINE_RUN_TASK = "pipeline.run_for_message"
+
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
@@ -182,11 +185,10 @@ def webhook_event_ingest(
 
 def pipeline_enqueue(*, message_id: str) -> bool:
     """Publish the pipeline task. A broker outage must not fail the webhook that committed the
-    message: the error is logged (ids only) and the sweeper publishes it later."""
-    from pipeline.tasks import run_for_message
-
+    message: the error is logged (ids only) and the sweeper publishes it later. Published by
+    name: drafts stands below pipeline and does not import it."""
     return task_publish(
-        run_for_message,
+        PIPELINE_RUN_TASK,
         message_id,
         log=logger,
         failed="pipeline enqueue failed; the sweeper will retry",
