@@ -26,11 +26,11 @@ from django.views.decorators.http import require_GET, require_POST
 from drafts import selectors
 from drafts.assignment import NOBODY, conversation_assign, workspace_people
 from drafts.bulk import BulkResult, drafts_bulk_decide, drafts_bulk_undo
+from drafts.context_processors import request_nav_counts
 from drafts.models import Draft, DraftAction
 from drafts.review import draft_hold_of
 from drafts.views import QueueRow, _actor, _htmx, _safe_next, _uuid_or_none
 from workspaces.context import Actor, session_actor
-from workspaces.context_processors import request_nav_counts
 from workspaces.errors import DomainError
 
 QUEUE_PAGE_SIZE = 50

@@ -147,7 +147,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "workspaces.context_processors.nav",
+                "drafts.context_processors.nav",
             ],
         },
     },

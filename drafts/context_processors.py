@@ -1,4 +1,6 @@
-"""Navigation context for every page: the user's workspaces and the current one."""
+"""Navigation context for every page: the user's workspaces, the current one and the queue
+counts. It lives in drafts (not workspaces) because the counts are drafts'; workspaces, the
+base layer, imports no app above it."""
 
 from __future__ import annotations
 
