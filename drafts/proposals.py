@@ -8,6 +8,7 @@ the lead's value before (`previous_value`) and the value applied (`applied_value
 from __future__ import annotations
 
 import zoneinfo
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +19,8 @@ from django.utils import timezone
 
 from drafts.models import Proposal
 from workspaces.errors import Conflict, DomainError, NotFound, PermissionDenied
-from workspaces.models import Lead, Workspace
-from workspaces.webhooks_out import webhook_deliveries_record_proposals_accepted
+from workspaces.models import Lead, WebhookEvent, Workspace
+from workspaces.webhooks_out import EventRecord, webhook_deliveries_record
 
 P = Proposal.Status
 
@@ -104,8 +105,34 @@ def _decide(
             setattr(proposal, name, value)
         decided.append(proposal)
     if accept:
-        webhook_deliveries_record_proposals_accepted(proposals=decided, leads=leads, user=user)
+        webhook_deliveries_record(
+            event=WebhookEvent.PROPOSAL_ACCEPTED,
+            records=[
+                EventRecord(
+                    workspace_id=p.workspace_id,
+                    event_key=f"proposal:{p.pk}",
+                    payload=proposal_accepted_payload(proposal=p, lead=leads[p.lead_id], user=user),
+                )
+                for p in decided
+            ],
+        )
     return decided
+
+
+def proposal_accepted_payload(*, proposal: Proposal, lead: Lead, user: Any) -> dict[str, Any]:
+    """The `proposal.accepted` webhook event; `lead` as it is after the acceptance."""
+    accepted_at = proposal.decided_at or timezone.now()
+    return {
+        "type": WebhookEvent.PROPOSAL_ACCEPTED.value,
+        "workspace_id": str(proposal.workspace_id),
+        "proposal_id": str(proposal.pk),
+        "lead": {"id": str(lead.pk), "external_id": lead.external_id, "name": lead.name},
+        "field": proposal.field,
+        "previous_value": proposal.previous_value,
+        "applied_value": proposal.applied_value,
+        "accepted_by": getattr(user, "email", "") or getattr(user, "username", ""),
+        "accepted_at": accepted_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+    }
 
 
 def _pending_or_conflict(proposal: Proposal) -> None:

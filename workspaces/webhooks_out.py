@@ -27,10 +27,10 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -39,11 +39,8 @@ from django.utils import timezone
 
 from config.signed_webhooks import signed_post
 from config.tasks import task_publish
-from workspaces.models import Lead, OutboundWebhook, WebhookDelivery, WebhookEvent, Workspace
+from workspaces.models import OutboundWebhook, WebhookDelivery, WebhookEvent, Workspace
 from workspaces.services import new_webhook_secret, outbound_url_refuse
-
-if TYPE_CHECKING:
-    from drafts.models import Proposal
 
 # Published by name: workspaces.tasks imports this module, so this one must not import it.
 DELIVER_WEBHOOK_TASK = "workspaces.deliver_webhook"
@@ -124,32 +121,25 @@ def _subscribed(webhook: OutboundWebhook, event: str) -> bool:
 # --- Recording events -----------------------------------------------------------------------
 
 
-def proposal_accepted_payload(*, proposal: Proposal, lead: Lead, user: Any) -> dict[str, Any]:
-    """The `proposal.accepted` event; `lead` as it is after the acceptance."""
-    accepted_at = proposal.decided_at or timezone.now()
-    return {
-        "type": WebhookEvent.PROPOSAL_ACCEPTED.value,
-        "workspace_id": str(proposal.workspace_id),
-        "proposal_id": str(proposal.pk),
-        "lead": {"id": str(lead.pk), "external_id": lead.external_id, "name": lead.name},
-        "field": proposal.field,
-        "previous_value": proposal.previous_value,
-        "applied_value": proposal.applied_value,
-        "accepted_by": getattr(user, "email", "") or getattr(user, "username", ""),
-        "accepted_at": accepted_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-    }
+@dataclass(frozen=True)
+class EventRecord:
+    """One event to deliver: its workspace, a key unique per event (a repeat is ignored) and
+    the JSON payload. The app that owns the event builds it (drafts for proposals), so this
+    base module imports no app above it."""
+
+    workspace_id: Any
+    event_key: str
+    payload: dict[str, Any]
 
 
-def webhook_deliveries_record_proposals_accepted(
-    *, proposals: list[Proposal], leads: Mapping[Any, Lead], user: Any
+def webhook_deliveries_record(
+    *, event: WebhookEvent, records: list[EventRecord]
 ) -> list[WebhookDelivery]:
-    """One delivery per accepted proposal and active webhook subscribed to `proposal.accepted`,
-    written in the caller's transaction (the acceptance's); an attempt is enqueued after
-    commit. `leads`: the proposals' leads by id, as the acceptance left them."""
-    if not proposals:
+    """One delivery per record and active webhook of its workspace subscribed to `event`,
+    written in the caller's transaction; an attempt is enqueued after commit."""
+    if not records:
         return []
-    event = WebhookEvent.PROPOSAL_ACCEPTED
-    workspace_ids = {p.workspace_id for p in proposals}
+    workspace_ids = {r.workspace_id for r in records}
     webhooks = [
         w
         for w in OutboundWebhook.objects.filter(workspace_id__in=workspace_ids, active=True)
@@ -162,18 +152,16 @@ def webhook_deliveries_record_proposals_accepted(
         WebhookDelivery(
             webhook=webhook,
             event_type=event,
-            event_key=f"proposal:{proposal.pk}",
-            payload=proposal_accepted_payload(
-                proposal=proposal, lead=leads[proposal.lead_id], user=user
-            ),
+            event_key=record.event_key,
+            payload=record.payload,
             next_attempt_at=now,
         )
-        for proposal in proposals
+        for record in records
         for webhook in webhooks
-        if webhook.workspace_id == proposal.workspace_id
+        if webhook.workspace_id == record.workspace_id
     ]
-    # A proposal is accepted once (compare-and-swap), so a conflict cannot come from here;
-    # ignoring one keeps a recording problem from ever failing an acceptance.
+    # An event is recorded once (a proposal is accepted by compare-and-swap), so a conflict
+    # cannot come from here; ignoring one keeps a recording problem from failing the caller.
     WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     ids = [str(row.pk) for row in rows]
     transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids))
