@@ -5,7 +5,6 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 
 from config.api import api
-from config.metrics import metrics_view
 from config.unavailable import server_error
 from workspaces.views import ReplydeskLoginView, workspace_switch
 
@@ -17,7 +16,7 @@ urlpatterns = [
     path("workspace/switch/", workspace_switch, name="workspace-switch"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
-    path("metrics", metrics_view, name="metrics"),
+    path("", include("ops.urls")),
     path("", include("drafts.urls")),
     path("", include("workspaces.urls")),
     path("", include("timing.urls")),

@@ -91,7 +91,7 @@ try:
     # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
     # knowledge fetches) reach private and loopback addresses. See config/netguard.py.
     OUTBOUND_ALLOW_PRIVATE = env_bool("OUTBOUND_ALLOW_PRIVATE", False)
-    # /metrics (config/metrics.py): a scraper presenting `Authorization: Bearer <METRICS_TOKEN>`
+    # /metrics (ops/metrics.py): a scraper presenting `Authorization: Bearer <METRICS_TOKEN>`
     # is let in from anywhere; without the token only these networks (default: loopback).
     METRICS_TOKEN = env_str("METRICS_TOKEN", "")
     METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "pipeline",
     "autosend",
     "timing",
+    "ops",
 ]
 
 MIDDLEWARE = [
