@@ -1,9 +1,8 @@
-"""Control-plane pages (true super-admins only), the API tokens page, knowledge documents
-and the favicon."""
+"""Control-plane pages (true super-admins only), the API tokens page and the favicon."""
 
 from django.urls import path
 
-from workspaces import knowledge_views, token_views, views
+from workspaces import token_views, views
 
 urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
@@ -12,11 +11,6 @@ urlpatterns = [
         "settings/api-tokens/<uuid:token_id>/revoke",
         token_views.api_token_revoke_view,
         name="api-token-revoke",
-    ),
-    path(
-        "knowledge/<uuid:document_id>/",
-        knowledge_views.knowledge_document_page,
-        name="knowledge-document",
     ),
     path("ops/", views.ops_overview, name="ops"),
     path("ops/health/", views.ops_health, name="ops-health"),
