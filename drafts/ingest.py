@@ -15,14 +15,13 @@ import ipaddress
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -31,7 +30,6 @@ from config.ids import uuid7
 from config.tasks import task_publish
 from drafts.models import Conversation, InboundEvent, Message
 from drafts.webhook_schema import OUTBOUND, WebhookPayload, printable
-from pipeline.models import PipelineRun
 from workspaces.models import Channel, Membership
 
 # pipeline.tasks.run_for_message, the seam where drafts hands a stored message to the pipeline.
@@ -43,8 +41,6 @@ MAX_BODY_BYTES = 256 * 1024
 CHANNEL_KEY_MAX_LENGTH = 64  # Channel.key
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 KEPT_HEADERS = (*SIGNATURE_HEADERS, "content-type", "user-agent")
-SWEEP_BATCH_SIZE = 500
-SWEEP_HORIZON = timedelta(days=1)
 PROPOSAL_SOURCE = "webhook lead payload"
 
 
@@ -223,63 +219,6 @@ def thread_shared_hold_reason(*, conversation: Conversation) -> str:
         )
     )
     return THREAD_SHARED_REASON if earlier_of_another_lead.exists() else ""
-
-
-# --- The sweeper --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    enqueued: int
-    # Where the next batch starts, when this one was full: (received_at, id) of its last row.
-    next_after: tuple[datetime, UUID] | None
-
-
-def unstarted_messages_requeue(
-    *,
-    after: tuple[datetime, UUID] | None = None,
-    batch_size: int = SWEEP_BATCH_SIZE,
-    now: datetime | None = None,
-) -> SweepResult:
-    """Publish the pipeline again for inbound messages received between a day and
-    PIPELINE_SWEEP_AFTER (seconds) ago that still have no run: their publish was lost (broker
-    down at commit, or restarted empty) or their worker died before the run began. One batch
-    in `received_at` order, resumable from `after`, so a long backlog is walked once.
-
-    Each message is claimed (row lock, skip locked) and stamped `pipeline_requeued_at`
-    before it is published, so two sweeps never publish it twice and a message still queued
-    is published again only after PIPELINE_REQUEUE_GRACE_SECONDS. Duplicate deliveries are
-    harmless anyway: the run is unique per message."""
-    now = now or timezone.now()
-    grace = timedelta(seconds=settings.PIPELINE_REQUEUE_GRACE_SECONDS)
-    rows = Message.objects.filter(
-        ~Exists(PipelineRun.objects.filter(trigger_message_id=OuterRef("pk"))),
-        Q(pipeline_requeued_at__isnull=True) | Q(pipeline_requeued_at__lt=now - grace),
-        direction=Message.Direction.INBOUND,
-        received_at__gte=now - SWEEP_HORIZON,
-        received_at__lt=now - settings.PIPELINE_SWEEP_AFTER,
-    )
-    if after is not None:
-        after_at, after_id = after
-        rows = rows.filter(received_at__gte=after_at).exclude(
-            received_at=after_at, id__lte=after_id
-        )
-    with transaction.atomic():
-        batch = list(
-            rows.select_for_update(skip_locked=True)
-            .order_by("received_at", "id")
-            .values_list("received_at", "id")[:batch_size]
-        )
-        Message.objects.filter(pk__in=[message_id for _, message_id in batch]).update(
-            pipeline_requeued_at=now
-        )
-    for _, message_id in batch:
-        pipeline_enqueue(message_id=str(message_id))
-    if batch:
-        logger.info("sweeper re-enqueued unstarted messages", extra={"count": len(batch)})
-    return SweepResult(
-        enqueued=len(batch), next_after=batch[-1] if len(batch) == batch_size else None
-    )
 
 
 # --- Storage ------------------------------------------------------------------------------

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import partial
 from typing import Any
+from uuid import UUID
 
 from celery import Task, shared_task
 from django.db import transaction
 
+from pipeline import sweeper
 from pipeline.llm import LLMTransientError
 
 logger = logging.getLogger("pipeline.tasks")
@@ -84,3 +87,21 @@ def resume_stale_runs() -> None:
             continue
         logger.info("resuming a stale run", extra={"run_id": str(run_id)})
         transaction.on_commit(partial(run_for_message.delay, str(message_id)))
+
+
+@shared_task(name="pipeline.sweep_unstarted_messages", ignore_result=True)
+def sweep_unstarted_messages(
+    after_received_at: str | None = None, after_id: str | None = None
+) -> int:
+    """Beat, every 10 s: re-publish the pipeline for inbound messages that never started
+    (a broker outage at commit time). A full batch queues the next one from where it ended."""
+    after = (
+        (datetime.fromisoformat(after_received_at), UUID(after_id))
+        if after_received_at and after_id
+        else None
+    )
+    result = sweeper.unstarted_messages_requeue(after=after, batch_size=sweeper.SWEEP_BATCH_SIZE)
+    if result.next_after is not None:
+        received_at, message_id = result.next_after
+        sweep_unstarted_messages.delay(received_at.isoformat(), str(message_id))
+    return result.enqueued

@@ -11,14 +11,15 @@ from datetime import timedelta
 
 import pytest
 from celery.signals import task_prerun
+from django.conf import settings
 from django.utils import timezone
 from kombu import pools
 
 from config.celery import app
-from drafts import ingest
 from drafts.models import Message
-from drafts.tasks import sweep_unstarted_messages
+from pipeline import sweeper
 from pipeline.models import PipelineRun
+from pipeline.tasks import sweep_unstarted_messages
 from tests.factories import ConversationFactory, LeadFactory, MessageFactory
 from tests.webhooks import payload, post_signed, purge_queue, queued_tasks
 
@@ -76,7 +77,7 @@ def test_broker_outage_at_commit_loses_nothing(celery_worker_live, client, tenan
     message_id = response.json()["message_id"]
     assert Message.objects.filter(pk=message_id).exists()
     # Within PIPELINE_SWEEP_AFTER the sweeper leaves it alone (its publish may be in flight).
-    assert ingest.unstarted_messages_requeue().enqueued == 0
+    assert sweeper.unstarted_messages_requeue().enqueued == 0
 
     _age(message_id, timedelta(minutes=3))
     with started_tasks() as seen:
@@ -87,7 +88,7 @@ def test_broker_outage_at_commit_loses_nothing(celery_worker_live, client, tenan
             time.sleep(0.05)
 
     # The beat task ran on the worker and published the pipeline, which the worker started.
-    assert ("drafts.sweep_unstarted_messages", ()) in seen
+    assert ("pipeline.sweep_unstarted_messages", ()) in seen
 
 
 def test_sweeper_publishes_only_old_enough_inbound_messages_without_a_run(tenant):
@@ -107,7 +108,7 @@ def test_sweeper_publishes_only_old_enough_inbound_messages_without_a_run(tenant
         workspace=tenant.workspace, trigger_message=started, channel=tenant.email_channel
     )
 
-    result = ingest.unstarted_messages_requeue()
+    result = sweeper.unstarted_messages_requeue()
 
     assert (result.enqueued, result.next_after) == (1, None)
     assert queued_tasks() == [("pipeline.run_for_message", [str(wanted.pk)])]
@@ -122,13 +123,15 @@ def test_sweeper_walks_a_backlog_in_batches_and_requeues_itself(tenant, monkeypa
     backlog = [MessageFactory(conversation=conversation) for _ in range(5)]
     for minutes, message in enumerate(backlog):
         _age(message.pk, timedelta(minutes=30 - minutes))
-    monkeypatch.setattr(ingest, "SWEEP_BATCH_SIZE", 2)
+    monkeypatch.setattr(sweeper, "SWEEP_BATCH_SIZE", 2)
 
     # Run the sweep, then each follow-up sweep it queued, as a worker would.
     enqueued, args = [], []
     while True:
         enqueued.append(sweep_unstarted_messages(*args))
-        follow_ups = [a for name, a in queued_tasks() if name == "drafts.sweep_unstarted_messages"]
+        follow_ups = [
+            a for name, a in queued_tasks() if name == "pipeline.sweep_unstarted_messages"
+        ]
         if len(follow_ups) < len(enqueued):
             break
         args = follow_ups[-1]
@@ -149,12 +152,18 @@ def test_a_lost_publish_is_picked_up_within_seconds_and_published_once(tenant):
     _age(lost.pk, timedelta(seconds=20))
     _age(fresh.pk, timedelta(seconds=5))
 
-    first = ingest.unstarted_messages_requeue()
-    again = ingest.unstarted_messages_requeue()  # the next beat, while the task still waits
+    first = sweeper.unstarted_messages_requeue()
+    again = sweeper.unstarted_messages_requeue()  # the next beat, while the task still waits
 
     assert (first.enqueued, again.enqueued) == (1, 0)
     assert queued_tasks() == [("pipeline.run_for_message", [str(lost.pk)])]
     # Still no run a grace period later (the queued task was lost too): published again.
     later = timezone.now() + timedelta(seconds=61)
-    assert ingest.unstarted_messages_requeue(now=later).enqueued == 2  # and `fresh` by then
+    assert sweeper.unstarted_messages_requeue(now=later).enqueued == 2  # and `fresh` by then
     purge_queue()
+
+
+def test_beat_runs_the_sweeper_every_10_seconds_as_a_registered_task() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["pipeline.sweep_unstarted_messages"]
+    assert (entry["task"], entry["schedule"]) == ("pipeline.sweep_unstarted_messages", 10.0)
+    assert entry["task"] in app.tasks

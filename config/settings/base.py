@@ -273,8 +273,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 9},
     },
     # Re-publish inbound messages whose pipeline never started (broker down at commit).
-    "drafts.sweep_unstarted_messages": {
-        "task": "drafts.sweep_unstarted_messages",
+    "pipeline.sweep_unstarted_messages": {
+        "task": "pipeline.sweep_unstarted_messages",
         "schedule": 10.0,
         "options": {"expires": 9},  # a sweep still queued when the next one is due is moot
     },
