@@ -67,10 +67,12 @@ def _mount() -> None:
     from autosend.api import router as autosend_router
     from drafts.api import router as drafts_router
     from drafts.api_queue import router as drafts_queue_router
+    from ops.api import router as ops_router
     from pipeline.api import router as pipeline_router
     from timing.api import router as timing_router
     from workspaces.api import router as workspaces_router
 
+    api.add_router("", ops_router)
     api.add_router("", workspaces_router)
     api.add_router("", drafts_queue_router)
     api.add_router("", drafts_router)

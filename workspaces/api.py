@@ -1,37 +1,18 @@
-"""Health and the workspace's knobs."""
+"""The workspace's knobs (health is ops.api)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Router, Schema
 from pydantic import ConfigDict
 
 from workspaces.context import API_AUTH, actor_of
-from workspaces.health import health_snapshot
 from workspaces.models import WorkspaceSettings, knob_values
 from workspaces.services import workspace_settings_update
 
 router = Router(tags=["workspace"])
-
-
-class KillSwitchesOut(Schema):
-    auto_send_disabled: bool
-    revision_disabled: bool
-
-
-class HealthOut(Schema):
-    database: str
-    broker: str
-    kill_switches: KillSwitchesOut
-
-
-@router.get("/health", response={200: HealthOut, 503: HealthOut}, auth=None)
-def health(request: HttpRequest) -> Status[dict[str, Any]]:
-    snapshot = health_snapshot()
-    healthy = snapshot["database"] == "ok" and snapshot["broker"] == "ok"
-    return Status(200 if healthy else 503, snapshot)
 
 
 class SettingsOut(Schema):

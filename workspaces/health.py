@@ -1,4 +1,5 @@
-"""Liveness of what the product stands on: the database and the broker."""
+"""Liveness of what the product stands on: the database and the broker. The public health
+answer, which adds the kill switches, is ops.health (the control plane, above autosend)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import logging
 from django.conf import settings
 from django.db import connection
 from kombu import Connection
-
-from autosend.kill_switches import kill_switches
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +35,3 @@ def broker_status(timeout: float = 1.0) -> str:
         logger.warning("health: broker check failed", exc_info=False)
         return "error"
     return "ok"
-
-
-def health_snapshot() -> dict[str, object]:
-    return {
-        "database": database_status(),
-        "broker": broker_status(),
-        "kill_switches": kill_switches(),
-    }
