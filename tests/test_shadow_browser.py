@@ -115,5 +115,12 @@ def test_ops_shows_the_shadow_evidence(browser, live_server, tenant, superadmin,
     box = figures.bounding_box()
     assert box is not None
     assert box["x"] + box["width"] <= width
+
+    # The same evidence next to the question "Turn auto-send on?".
+    page.click(f"[data-testid=auto_send_enabled-{tenant.workspace.slug}]")
+    page.wait_for_selector("[data-testid=confirm-auto-send]")
+    assert "50%" in page.locator("[data-testid=would-send-7d]").inner_text()
+    assert "100%" in page.locator("[data-testid=approved-unchanged-7d]").inner_text()
+    session.shot(f"shadow-confirm-{width}")
     assert session.errors == []
     session.close()
