@@ -15,6 +15,9 @@ from autosend.delivery import scheduled_sends_deliver_due
 from autosend.models import AutoSendVerdict, ScheduledSend
 from autosend.shadow import shadow_figures
 from drafts.models import Draft, DraftAction, Message
+from pipeline import stages
+from pipeline.llm import LLMPermanentError
+from pipeline.models import PipelineArtifact, Stage
 from pipeline.runner import pipeline_run_for_message
 from tests.conftest import ApiClient
 from tests.ops_builders import make_draft, review
@@ -70,6 +73,22 @@ def test_auto_send_off_still_scores_every_draft_and_sends_nothing(demo):
     assert held["reason"] == "held because the safety gate blocked it: Legal threat"
     detail = api.get(f"/api/v1/drafts/{confident.pk}").json()["auto_send"]
     assert (detail["confidence"], detail["would_send"]) == (0.92, True)
+
+
+def test_a_failed_shadow_evaluation_fails_closed(demo, monkeypatch):
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise LLMPermanentError("refusal")
+
+    monkeypatch.setattr(stages, "draft_evaluate", refuse)
+    draft = drafted(demo, PRICING)
+    assert (draft.status, draft.auto_send_confidence) == (Draft.Status.PENDING, None)
+    verdict = AutoSendVerdict.objects.get(draft=draft)
+    assert (verdict.would_send, verdict.would_send_reason) == (False, "evaluation_error")
+    error = PipelineArtifact.objects.get(run_id=draft.run_id, stage=Stage.LOOP_ERROR)
+    assert (error.payload["stage"], error.payload["outcome"]) == (Stage.EVALUATION, "refusal")
+    assert not ScheduledSend.objects.exists()
+    shown = ApiClient(demo.api_token).get(f"/api/v1/drafts/{draft.pk}").json()["auto_send"]
+    assert (shown["would_send"], shown["reason"]) == (False, "held because the evaluation failed")
 
 
 def test_the_queue_and_the_draft_page_show_the_confidence_and_the_verdict(demo):
