@@ -199,7 +199,8 @@ def test_pipelines_overlap_far_beyond_the_worker_processes_within_the_connection
     # ...while the worker held no more than its pool's connections.
     assert peak.peak <= POOL_MAX
     recorded = AIInteraction.objects.filter(outcome="ok").count()
-    assert recorded == MESSAGES * 5  # strategy, draft, verifier, meeting extract and gate
+    # strategy, draft, verifier, meeting extract and gate, and the shadow evaluation (auto-send off)
+    assert recorded == MESSAGES * 6
     assert stats["calls"] - recorded <= 5  # the server's capabilities, probed once, not per thread
 
 
