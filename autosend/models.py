@@ -89,3 +89,84 @@ class ScheduledSend(models.Model):
 
     def __str__(self) -> str:
         return f"Send {self.draft_id} at {self.run_at} ({self.status})"
+
+
+class AutoSendVerdict(models.Model):
+    """What auto-send decided for a draft, or, in shadow (auto-send off for the workspace or
+    the kill switch set), what it would have decided: the evidence for turning auto-send on.
+    One per draft; a later live decision for the same draft replaces a shadow one.
+
+    `would_send` is the orchestrator's own test (confident at the threshold, not blocked, not
+    held, every deterministic check passed), never whether a send really went out.
+    """
+
+    class Reason(models.TextChoices):
+        CONFIDENT = "confident", "Confident, and it passed the safety gate and every check"
+        BLOCKED = "blocked", "Blocked by the safety gate"
+        HELD = "held", "Held for a person"
+        BELOW_THRESHOLD = "below_threshold", "Confidence below the threshold"
+        CHECK_FAILED = "check_failed", "A check on the reply failed"
+        EVALUATION_ERROR = "evaluation_error", "The evaluation failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="auto_send_verdicts", db_index=False
+    )
+    draft = models.OneToOneField(
+        "drafts.Draft", on_delete=models.CASCADE, related_name="auto_send_verdict"
+    )
+    shadow = models.BooleanField(
+        help_text="True when auto-send did not act on the draft (off, or the kill switch)."
+    )
+    confidence = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField()
+    gate_category = models.CharField(max_length=80, blank=True, default="")
+    would_send = models.BooleanField()
+    would_send_reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(
+        max_length=200, blank=True, default="", help_text="The held reason or the failed check."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    would_send_reason__in=[
+                        "confident",
+                        "blocked",
+                        "held",
+                        "below_threshold",
+                        "check_failed",
+                        "evaluation_error",
+                    ]
+                ),
+                name="autosendverdict_reason_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True)
+                | (Q(confidence__gte=0) & Q(confidence__lte=1)),
+                name="autosendverdict_confidence_in_unit_interval",
+            ),
+            # Would send ⇔ confident; and confident means scored at the threshold, unblocked.
+            models.CheckConstraint(
+                condition=(
+                    Q(would_send=True, would_send_reason="confident", gate_category="")
+                    & Q(confidence__gte=models.F("threshold"))
+                )
+                | (Q(would_send=False) & ~Q(would_send_reason="confident")),
+                name="autosendverdict_would_send_means_confident",
+            ),
+            # Blocked ⇔ the gate named a category.
+            models.CheckConstraint(
+                condition=(Q(would_send_reason="blocked") & ~Q(gate_category=""))
+                | (~Q(would_send_reason="blocked") & Q(gate_category="")),
+                name="autosendverdict_blocked_has_category",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "created_at"], name="autosendverdict_ws_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Verdict on {self.draft_id}: {'send' if self.would_send else 'hold'}"

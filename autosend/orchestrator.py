@@ -17,6 +17,15 @@ Everything after that fails closed: an LLM error (after the gateway's bounded re
 refusal, malformed or truncated output, or a bug writes a `loop_error` artifact and sends
 the draft to review. Nothing here ever sends: a booked send is delivered by the beat
 (autosend/delivery.py), which checks again at send time.
+
+Shadow evaluation (autosend/shadow.py): with auto-send off for the workspace or the kill
+switch set, the draft is still evaluated once (iteration 0) and put through the same tests
+(held reasons, threshold, deterministic checks); its confidence is kept on the draft and the
+verdict ("would have been sent: yes/no, why") as an `AutoSendVerdict(shadow=True)`. Nothing
+is booked, no `final_draft` is written and no revision runs: the revision loop rewrites the
+draft, and in shadow the operator should judge (and the figures should measure) the text that
+was evaluated; it also keeps the shadow cost to one evaluator call per draft. Every decided
+draft, live or shadow, blocked or not, gets its verdict.
 """
 
 from __future__ import annotations
@@ -31,14 +40,21 @@ from django.utils import timezone
 
 from autosend.gate import GateResult, hard_block_check
 from autosend.kill_switches import auto_send_disabled, revision_disabled
-from autosend.models import ScheduledSend
+from autosend.models import AutoSendVerdict, ScheduledSend
 from autosend.scheduling import chosen_delay_seconds, scheduled_send_create
+from autosend.shadow import (
+    Verdict,
+    verdict_blocked,
+    verdict_error,
+    verdict_held_reason,
+    verdict_judge,
+    verdict_record,
+)
 from drafts.draft_states import draft_transition
 from drafts.models import Conversation, Draft, Message, Notification
 from drafts.notifications import notification_create
 from pipeline import stages
 from pipeline.artifacts import artifact_build, artifacts_insert, artifacts_write
-from pipeline.draft_checks import CheckFailure, draft_send_checks
 from pipeline.llm import LLMError
 from pipeline.models import PipelineRun, Stage
 from pipeline.schemas import EvaluationOutput
@@ -272,6 +288,8 @@ class Decision:
     superseded: bool = False
     threshold: float | None = None
     checks_failed: list[str] = field(default_factory=list)
+    shadow: bool = False
+    verdict: Verdict | None = None
 
 
 def draft_auto_send_decide(
@@ -283,16 +301,30 @@ def draft_auto_send_decide(
 ) -> Decision | None:
     """Evaluate, maybe revise, then book the send or send the draft to review.
 
-    Returns None when there is nothing to decide: the decision was final before any LLM call
-    (blocked, auto-send off, kill switch: `auto_send_precheck`), the draft is no longer
-    pending or was decided already, or another worker holds its revision attempt.
+    With auto-send off or the kill switch set, the shadow verdict only (`_shadow_decide`:
+    one evaluation, nothing booked); a blocked draft gets its `blocked` verdict, unevaluated.
+    Returns None when there is nothing to decide: the draft is blocked, no longer pending or
+    was decided already, or another worker holds its revision attempt.
     """
     gate = gate if gate is not None else gate_of_run(run=run)
     pre = auto_send_precheck(gate=gate, ws_settings=ws_settings, held_reason=draft.held_reason)
-    if not pre.evaluate or draft.status != Draft.Status.PENDING or draft.auto_send_action != A.NONE:
+    threshold = float(ws_settings.auto_send_confidence_threshold)
+    if draft.status != Draft.Status.PENDING:
+        return None
+    if pre.action == A.BLOCK:
+        verdict_record(
+            draft=draft,
+            verdict=verdict_blocked(category=gate.category, threshold=threshold),
+            shadow=not _live(ws_settings),
+        )
+        return None
+    if draft.auto_send_action != A.NONE:
         return None
     pack: dict[str, Any] = run.context_pack or {}
-    threshold = float(ws_settings.auto_send_confidence_threshold)
+    if not pre.evaluate:
+        return _shadow_decide(
+            run=run, draft=draft, pack=pack, threshold=threshold, ws_settings=ws_settings
+        )
     original_text = draft.text
 
     try:
@@ -306,6 +338,7 @@ def draft_auto_send_decide(
                 action=A.REVIEW,
                 held_reason=f"evaluation error ({failure.outcome})",
                 threshold=threshold,
+                verdict=verdict_error(threshold),
             ),
             text=original_text,
             pack=pack,
@@ -319,11 +352,9 @@ def draft_auto_send_decide(
     )
     # A meeting the gate held, or claims the verifier removed: a person reads it whatever
     # the score, so no revision is spent on it.
-    hold = draft.held_reason or (UNSUPPORTED_REASON if draft.unsupported else "")
+    hold = _hold_of(draft)
     best = first
-    if hold:
-        decision.held_reason = hold
-    elif first.confidence < threshold and ws_settings.revision_enabled and not revision_disabled():
+    if not hold and first.confidence < threshold and _revision_on(ws_settings):
         if not revision_claim(draft_id=draft.pk):
             logger.info(
                 "auto-send: revision already claimed elsewhere",
@@ -343,6 +374,13 @@ def draft_auto_send_decide(
             _loop_error_write(run=run, failure=failure)
             decision.revision_iterations = failure.iteration
             decision.held_reason = f"revision error ({failure.outcome})"
+            decision.verdict = Verdict(
+                would_send=False,
+                reason=AutoSendVerdict.Reason.HELD,
+                threshold=threshold,
+                confidence=first.confidence,
+                detail=decision.held_reason,
+            )
             return _review(run=run, draft=draft, decision=decision, text=original_text, pack=pack)
         best = loop.best
         decision.revision_iterations = loop.iterations
@@ -350,29 +388,88 @@ def draft_auto_send_decide(
         decision.winning_iteration = best.iteration
         decision.confidence = best.confidence
 
-    if not decision.held_reason and best.confidence >= threshold:
-        # Confidence is the model's word; these checks are code's (pipeline/draft_checks.py).
-        failures = _send_checks(pack=pack, text=best.text)
-        decision.checks_failed = [failure.code for failure in failures]
-        if failures:
-            decision.held_reason = failures[0].reason
-        else:
-            decision.action = A.SEND
-            return _book(
-                run=run, draft=draft, decision=decision, best=best, pack=pack, ws=ws_settings
-            )
-    if not decision.held_reason:
-        decision.held_reason = f"below threshold {threshold:.2f} (confidence {best.confidence:.2f})"
+    verdict, failures = verdict_judge(
+        pack=pack, hold=hold, confidence=best.confidence, threshold=threshold, text=best.text
+    )
+    decision.verdict = verdict
+    decision.checks_failed = [failure.code for failure in failures]
+    if verdict.would_send:
+        decision.action = A.SEND
+        return _book(run=run, draft=draft, decision=decision, best=best, pack=pack, ws=ws_settings)
+    decision.held_reason = verdict_held_reason(verdict)
     return _review(run=run, draft=draft, decision=decision, text=best.text, pack=pack, best=best)
 
 
-def _send_checks(*, pack: dict[str, Any], text: str) -> list[CheckFailure]:
-    return draft_send_checks(
-        text=text,
-        message=stages.message_text(pack),
-        knowledge=stages.knowledge_items(pack),
-        workspace_texts=stages.workspace_texts(pack),
-        thread_texts=stages.allowed_texts(pack),
+def _live(ws_settings: WorkspaceSettings) -> bool:
+    """Auto-send may act: on for the workspace and the kill switch unset."""
+    return bool(ws_settings.auto_send_enabled) and not auto_send_disabled()
+
+
+def _revision_on(ws_settings: WorkspaceSettings) -> bool:
+    return bool(ws_settings.revision_enabled) and not revision_disabled()
+
+
+def _hold_of(draft: Draft, *, ignore: str = "") -> str:
+    """Why a person must read the draft whatever its score ("" when nothing holds it).
+    `ignore`: a held reason that does not count (in shadow, the kill switch's own)."""
+    held = "" if draft.held_reason == ignore else draft.held_reason
+    return held or (UNSUPPORTED_REASON if draft.unsupported else "")
+
+
+def _shadow_decide(
+    *,
+    run: PipelineRun,
+    draft: Draft,
+    pack: dict[str, Any],
+    threshold: float,
+    ws_settings: WorkspaceSettings,
+) -> Decision:
+    """Auto-send may not act (off, or the kill switch): evaluate once, judge as the live
+    decision would, keep the confidence on the draft and the verdict; book nothing, notify
+    nobody (the review notification went out with the draft), revise nothing."""
+    sr = stages.StageRun.for_run(run, ws_settings)
+    try:
+        evaluation = stages.draft_evaluate(sr, pack=pack, draft_text=draft.text, iteration=0)
+    except Exception as exc:
+        sr.write()  # the failed call's telemetry
+        _loop_error_write(run=run, failure=_StageFailed(Stage.EVALUATION, 0, exc))
+        verdict = verdict_error(threshold)
+    else:
+        verdict, _ = verdict_judge(
+            pack=pack,
+            hold=_hold_of(draft, ignore=KILL_SWITCH_REASON),
+            confidence=evaluation.confidence,
+            threshold=threshold,
+            text=draft.text,
+        )
+    # One transaction: the evaluation's artifact and telemetry, the figures, the verdict.
+    artifacts, interactions = sr.take()
+    with transaction.atomic():
+        artifacts_insert(artifacts=artifacts, interactions=interactions)
+        if verdict.confidence is not None:
+            Draft.objects.filter(pk=draft.pk, auto_send_action=A.NONE).update(
+                auto_send_confidence=verdict.confidence,
+                original_confidence=verdict.confidence,
+                final_confidence=verdict.confidence,
+            )
+        verdict_record(draft=draft, verdict=verdict, shadow=True)
+    logger.info(
+        "auto-send: shadow verdict",
+        extra={
+            "run_id": str(run.pk),
+            "draft_id": str(draft.pk),
+            "would_send": verdict.would_send,
+            "reason": verdict.reason,
+            "confidence": verdict.confidence,
+        },
+    )
+    return Decision(
+        action=A.NONE,
+        confidence=verdict.confidence,
+        original_confidence=verdict.confidence,
+        threshold=threshold,
+        shadow=True,
+        verdict=verdict,
     )
 
 
@@ -476,6 +573,8 @@ def _review(
         else:
             _figures_only(draft=draft, fields=fields)
         _final_draft(run=run, decision=decision, text=text)
+        if decision.verdict is not None:
+            verdict_record(draft=draft, verdict=decision.verdict, shadow=False)
     _log(run, draft, decision)
     return decision
 
@@ -546,5 +645,7 @@ def _book(
         else:
             _figures_only(draft=draft, fields=fields)
         _final_draft(run=run, decision=decision, text=best.text)
+        if decision.verdict is not None:
+            verdict_record(draft=draft, verdict=decision.verdict, shadow=False)
     _log(run, draft, decision)
     return decision

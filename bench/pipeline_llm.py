@@ -328,6 +328,14 @@ def main() -> int:
     parser.add_argument("--latency", type=float, nargs="+", default=[1.0, 0.2])
     parser.add_argument("--rate-limit-every", type=int, default=0)
     args = parser.parse_args()
+    if len(args.latency) > 1:
+        # One process per latency: Django's settings (the database name) are read once.
+        for latency in args.latency:
+            command = [sys.executable, __file__, "--messages", str(args.messages)]
+            command += ["--latency", str(latency), "--rate-limit-every", str(args.rate_limit_every)]
+            if subprocess.run(command, check=False).returncode:
+                return 1
+        return 0
     for latency in args.latency:
         figures = run_once(args.messages, latency, args.rate_limit_every)
         prefix = f"pipeline_llm.{latency:g}s"

@@ -18,6 +18,7 @@ from django.utils import timezone
 from ninja import Body, Query, Router, Schema
 from pydantic import Field
 
+from autosend.shadow import verdict_out
 from drafts import selectors
 from drafts.assignment import assignee_parse, conversation_owner
 from drafts.models import Draft, DraftAction, Notification, Proposal
@@ -92,6 +93,20 @@ class AutoSendOut(Schema):
     revision_iterations: int
     blocked_reason: str
     held_reason: str
+    would_send: bool | None = Field(
+        None,
+        description="Whether auto-send would send it (or did decide to): confident at the "
+        "threshold, not blocked or held, every check passed. Set for every evaluated draft, "
+        "whether or not auto-send is on; null before a verdict.",
+    )
+    reason: str | None = Field(None, description="Why, in words for people.")
+    reason_code: str | None = Field(
+        None,
+        description="confident, blocked, held, below_threshold, check_failed or evaluation_error.",
+    )
+    shadow: bool | None = Field(
+        None, description="True when auto-send did not act on it (off, or the kill switch)."
+    )
 
 
 class HoldOut(Schema):
@@ -280,6 +295,7 @@ def draft_out(draft: Draft) -> dict[str, Any]:
             "revision_iterations": draft.revision_iterations,
             "blocked_reason": draft.blocked_reason,
             "held_reason": draft.held_reason,
+            **verdict_out(draft),
         },
         "sources": draft.sources or [],
         "hold": hold,

@@ -83,7 +83,11 @@ def _list_rows(queryset: QuerySet[Draft], *, for_queue: bool) -> QuerySet[Draft]
     """What a list shows of each draft: its lead, channel and holder, and for the queue short
     excerpts of the inbound message and the reply instead of their full text."""
     rows = queryset.select_related(
-        "conversation__lead__assigned_to", "conversation__owner", "conversation__channel", "held_by"
+        "conversation__lead__assigned_to",
+        "conversation__owner",
+        "conversation__channel",
+        "held_by",
+        "auto_send_verdict",
     )
     if for_queue:
         rows = rows.annotate(
@@ -167,6 +171,7 @@ def draft_for_review(*, workspace: Workspace, draft_id: Any) -> Draft | None:
                 "run",
                 "held_by",
                 "scheduled_send",
+                "auto_send_verdict",
             )
             .first()
         )

@@ -8,7 +8,8 @@
     → one transaction: artifacts, telemetry, newer-message check, Draft (pending, with what
     is decided before any LLM call: blocked, auto-send off), Proposals, the review
     notification unless the evaluator decides, run COMPLETED
-    → the auto-send decision (autosend/orchestrator.py; fails closed)
+    → the auto-send decision (autosend/orchestrator.py; fails closed), or with auto-send
+      off or the kill switch set its shadow verdict (one evaluation, nothing sent)
 
 A completed (or failed, or aborted) run makes a second call a no-op. A run left RUNNING by
 a crash resumes: artifacts already written are reused rather than recomputed, and writes
@@ -321,10 +322,11 @@ def auto_send_decide(
     *, run: PipelineRun, draft: Draft, ws_settings: WorkspaceSettings, gate: GateResult
 ) -> None:
     """The auto-send decision (autosend/orchestrator.py): evaluator, revision loop, send or
-    review. It is called once the draft is saved pending and the run is COMPLETED, in the
-    same task. It fails closed: LLM trouble sends the draft to review, and if it crashes
-    the draft simply stays pending in the queue (a redelivered task finds the run
-    completed and does nothing)."""
+    review; in shadow (auto-send off, kill switch) the evaluator's verdict only. It is
+    called once the draft is saved pending and the run is COMPLETED, in the same task. It
+    fails closed: LLM trouble sends the draft to review, and if it crashes the draft simply
+    stays pending in the queue (a redelivered task finds the run completed and does
+    nothing)."""
     draft_auto_send_decide(run=run, draft=draft, ws_settings=ws_settings, gate=gate)
 
 

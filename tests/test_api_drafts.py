@@ -61,6 +61,11 @@ def test_list_returns_items_and_count_with_the_contract_fields(api, tenant, draf
         "revision_iterations": 0,
         "blocked_reason": "",
         "held_reason": "below threshold 0.85",
+        # No verdict recorded for this hand-made draft (the pipeline records one).
+        "would_send": None,
+        "reason": None,
+        "reason_code": None,
+        "shadow": None,
     }
     assert "created_at" in item
     assert api.get("/api/v1/drafts").json()["count"] == 2

@@ -91,6 +91,8 @@ def canned(request: dict[str, Any]) -> Reply:
             "timezone": None,
         },
         "MeetingGateOutput": {"decision": "allow", "reason": "No meeting requested."},
+        # Auto-send is off in the demo workspace: the draft is still evaluated, in shadow.
+        "EvaluationOutput": {"confidence": 0.7, "reasons": ["Gives the range."], "weaknesses": []},
     }
     if name == "VerifierOutput":
         draft = re.search(r"Draft:\n<<<\n(.*?)\n>>>", user, re.S)
@@ -374,7 +376,7 @@ def test_a_run_through_openai_drops_the_invented_discount(fake_openai, demo, cap
     assert draft.unsupported is True
     assert [s["title"] for s in draft.sources] == ["Batteries"]
     rows = AIInteraction.objects.filter(run=run)
-    assert rows.count() == 5
+    assert rows.count() == 6  # five drafting stages and the shadow evaluation
     assert set(rows.values_list("outcome", "input_tokens", "reasoning_tokens")) == {("ok", 120, 10)}
     for row in rows.values():
         assert not any("zebrawalrus" in str(value) for value in row.values())

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from autosend.delivery import scheduled_sends_deliver_due
 from autosend.gate import hard_block_check
-from autosend.models import ScheduledSend
+from autosend.models import AutoSendVerdict, ScheduledSend
 from autosend.orchestrator import draft_auto_send_decide
 from autosend.scheduling import chosen_delay_seconds
 from drafts.models import Draft, Message, Notification
@@ -286,41 +286,95 @@ def test_a_newer_inbound_message_supersedes_the_draft_instead_of_booking_it(demo
 
 
 def test_a_draft_a_person_already_approved_is_left_to_them(demo):
-    draft = drafted(demo, PRICING)
+    draft = drafted(demo, PRICING)  # auto-send off: one shadow evaluation
     Draft.objects.filter(pk=draft.pk).update(status=Draft.Status.REJECTED)
     auto_send_on(demo)
+    calls = AIInteraction.objects.filter(run_id=draft.run_id)
+    before = calls.count()
     assert decide_again(draft) is None
     assert not ScheduledSend.objects.exists()
-    assert stage_iterations(draft, Stage.EVALUATION) == []
+    assert calls.count() == before  # nothing evaluated again
+    assert AutoSendVerdict.objects.get(draft=draft).shadow is True
 
 
 # --- Knobs and kill switches ----------------------------------------------------------------
 
 
-def test_auto_send_off_for_the_workspace_evaluates_nothing(demo):
+def _shadow_only(draft: Draft) -> AutoSendVerdict:
+    """Evaluated once in shadow: nothing revised, booked or sent, one review notification."""
+    assert draft.status == "pending"
+    assert draft.auto_send_action == "none"  # auto-send did not act on it
+    assert stage_iterations(draft, Stage.EVALUATION) == [0]
+    assert not PipelineArtifact.objects.filter(
+        run_id=draft.run_id,
+        stage__in=[Stage.REVISION_SELECTOR, Stage.REVISION_REVISER, Stage.FINAL_DRAFT],
+    ).exists()
+    assert draft.revision_attempted_at is None
+    assert draft.text == draft.original_text
+    assert not ScheduledSend.objects.exists()
+    assert scheduled_sends_deliver_due().outcomes == {}
+    assert not Message.objects.filter(direction="outbound").exists()
+    assert review_notes(draft) == 1
+    return AutoSendVerdict.objects.get(draft=draft)
+
+
+def test_auto_send_off_evaluates_in_shadow_and_sends_nothing(demo):
     knobs(demo, auto_send_enabled=False, revision_enabled=True)
-    draft = drafted(demo, PRICING)
-    assert (draft.status, draft.auto_send_action, draft.held_reason) == ("pending", "none", "")
-    assert draft.auto_send_confidence is None
-    assert not PipelineArtifact.objects.filter(
-        run_id=draft.run_id, stage__in=[*LOOP_STAGES, Stage.FINAL_DRAFT]
-    ).exists()
-    assert not ScheduledSend.objects.exists()
-    assert review_notes(draft) == 1
+    draft = drafted(demo, PRICING, sent_at=timezone.now() - timedelta(minutes=20))
+    verdict = _shadow_only(draft)
+    assert draft.held_reason == ""
+    assert draft.auto_send_confidence == 0.92
+    assert (draft.original_confidence, draft.final_confidence) == (0.92, 0.92)
+    assert (verdict.shadow, verdict.would_send, verdict.would_send_reason) == (
+        True,
+        True,
+        "confident",
+    )
+    assert (verdict.confidence, verdict.threshold) == (0.92, 0.85)
 
 
-def test_the_auto_send_kill_switch_evaluates_and_books_nothing(demo, settings):
+def test_in_shadow_a_weak_draft_is_not_revised_and_would_be_held(demo):
+    # Live, this draft would be revised (test_a_weak_draft_is_revised_once…); in shadow
+    # the operator judges the text that was evaluated, and no revision is paid for.
+    knobs(demo, auto_send_enabled=False, revision_enabled=True, auto_send_confidence_threshold=0.99)
+    verdict = _shadow_only(drafted(demo, PRICING))
+    assert (verdict.would_send, verdict.would_send_reason) == (False, "below_threshold")
+    assert (verdict.confidence, verdict.threshold) == (0.92, 0.99)
+
+
+def test_in_shadow_a_blocked_message_would_be_held_unevaluated(demo):
+    draft = drafted(demo, "This violates the TCPA, expect a lawsuit.")
+    verdict = AutoSendVerdict.objects.get(draft=draft)
+    assert (verdict.would_send, verdict.would_send_reason) == (False, "blocked")
+    assert (verdict.gate_category, verdict.confidence, verdict.shadow) == (
+        "legal_threat",
+        None,
+        True,
+    )
+    assert stage_iterations(draft, Stage.EVALUATION) == []
+
+
+def test_the_auto_send_kill_switch_evaluates_in_shadow_and_books_nothing(demo, settings):
     settings.AUTO_SEND_DISABLED = True
-    auto_send_on(demo)
+    auto_send_on(demo, auto_send_confidence_threshold=0.99)
     draft = drafted(demo, PRICING)
-    assert (draft.status, draft.auto_send_action) == ("pending", "none")
+    verdict = _shadow_only(draft)
     assert draft.held_reason == "auto-send disabled by the kill switch"
-    assert not PipelineArtifact.objects.filter(
-        run_id=draft.run_id, stage__in=[*LOOP_STAGES, Stage.FINAL_DRAFT]
+    assert not AIInteraction.objects.filter(
+        stage__in=[Stage.REVISION_SELECTOR, Stage.REVISION_REVISER]
     ).exists()
-    assert not AIInteraction.objects.filter(stage__in=LOOP_STAGES).exists()
-    assert not ScheduledSend.objects.exists()
-    assert review_notes(draft) == 1
+    # The verdict is the one auto-send would take with the switch unset.
+    assert (verdict.would_send, verdict.would_send_reason) == (False, "below_threshold")
+
+
+def test_a_live_decision_replaces_the_shadow_verdict(demo):
+    draft = drafted(demo, PRICING)  # auto-send off: a shadow verdict
+    assert AutoSendVerdict.objects.get(draft=draft).shadow is True
+    auto_send_on(demo)
+    decide_again(draft)
+    verdict = AutoSendVerdict.objects.get(draft=draft)
+    assert (verdict.shadow, verdict.would_send) == (False, True)
+    assert ScheduledSend.objects.get(draft=draft).origin == "auto"
 
 
 def _below_threshold_without_revision(draft: Draft) -> None:

@@ -103,10 +103,11 @@ def test_old_runs_are_purged_in_batches_and_drafts_survive(settings):
     assert pipeline_runs_purge(batch_size=2) == 0
     assert list(PipelineRun.objects.values_list("pk", flat=True)) == [runs[3].pk]
     assert PipelineArtifact.objects.filter(run_id__in=[r.pk for r in runs[:3]]).count() == 0
-    assert PipelineArtifact.objects.filter(run=runs[3]).count() == 5
+    # Five drafting stages and the shadow evaluation (auto-send is off) per run.
+    assert PipelineArtifact.objects.filter(run=runs[3]).count() == 6
     assert Draft.objects.count() == 4
     assert Draft.objects.filter(run__isnull=True).count() == 3
-    assert AIInteraction.objects.filter(run__isnull=True).count() == 15
+    assert AIInteraction.objects.filter(run__isnull=True).count() == 18
 
 
 def test_the_purge_task_queues_itself_again_while_batches_are_full(
@@ -155,7 +156,8 @@ def test_a_run_stuck_running_is_delivered_again_and_resumes(django_capture_on_co
     pipeline_run_for_message(message_id=message.pk)
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.COMPLETED
-    assert PipelineArtifact.objects.filter(run=run).count() == 5
+    # The drafting stages and one shadow evaluation (the second one's artifact is the first's).
+    assert PipelineArtifact.objects.filter(run=run).count() == 6
     assert Draft.objects.filter(trigger_message=message).count() == 1
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from autosend.models import AutoSendVerdict
 from config.celery import app
 from drafts.models import Draft
 from pipeline.models import AIInteraction, PipelineRun
@@ -167,6 +168,16 @@ def _wait_finished(count: int, timeout: float) -> list[PipelineRun]:
     raise AssertionError(f"runs not finished in {timeout} s: {statuses}")
 
 
+def _wait_verdicts(count: int, timeout: float) -> None:
+    """A completed run still has its auto-send step to take (here, auto-send off, the shadow
+    evaluation): a message's work is over once its draft has a verdict."""
+    deadline = time.monotonic() + timeout
+    while AutoSendVerdict.objects.count() < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"verdicts not recorded in {timeout} s")
+        time.sleep(0.2)
+
+
 def test_pipelines_overlap_far_beyond_the_worker_processes_within_the_connection_budget(stack):
     ids = _messages(MESSAGES)
     connection.close()
@@ -178,6 +189,7 @@ def test_pipelines_overlap_far_beyond_the_worker_processes_within_the_connection
     runs = _wait_finished(MESSAGES, timeout=120)
     peak.done.set()
     peak.join()
+    _wait_verdicts(MESSAGES, timeout=60)
 
     assert {run.status for run in runs} == {PipelineRun.Status.COMPLETED}
     assert Draft.objects.count() == MESSAGES
@@ -187,7 +199,8 @@ def test_pipelines_overlap_far_beyond_the_worker_processes_within_the_connection
     # ...while the worker held no more than its pool's connections.
     assert peak.peak <= POOL_MAX
     recorded = AIInteraction.objects.filter(outcome="ok").count()
-    assert recorded == MESSAGES * 5  # strategy, draft, verifier, meeting extract and gate
+    # strategy, draft, verifier, meeting extract and gate, and the shadow evaluation (auto-send off)
+    assert recorded == MESSAGES * 6
     assert stats["calls"] - recorded <= 5  # the server's capabilities, probed once, not per thread
 
 
@@ -199,6 +212,7 @@ def test_a_provider_answering_every_fourth_call_429_still_drafts_every_message(s
         run_for_message.delay(message_id)
 
     runs = _wait_finished(20, timeout=120)
+    _wait_verdicts(20, timeout=60)
 
     assert {run.status for run in runs} == {PipelineRun.Status.COMPLETED}
     assert Draft.objects.count() == 20

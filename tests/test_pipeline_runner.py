@@ -26,6 +26,9 @@ DRAFT_STAGES = [
     Stage.MEETING_EXTRACT,
     Stage.MEETING_GATE,
 ]
+# With auto-send off (the demo workspace) the draft is still evaluated once, in shadow
+# (autosend/shadow.py): one more artifact and telemetry row after the drafting stages.
+RUN_STAGES = [*DRAFT_STAGES, Stage.EVALUATION]
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +88,7 @@ def test_every_stage_writes_one_artifact_and_one_telemetry_row(demo):
     message = inbound(channel_of(demo, "sms"), "Do you install in Reno Nevada?")
     run = pipeline_run_for_message(message_id=message.pk)
     artifacts = list(PipelineArtifact.objects.filter(run=run).order_by("id"))
-    assert [a.stage for a in artifacts] == DRAFT_STAGES
+    assert [a.stage for a in artifacts] == RUN_STAGES
     for artifact in artifacts:
         assert artifact.iteration == 0
         assert artifact.prompt_version == "v1"
@@ -94,7 +97,7 @@ def test_every_stage_writes_one_artifact_and_one_telemetry_row(demo):
         assert artifact.input_tokens > 0
         assert artifact.output_tokens > 0
     rows = AIInteraction.objects.filter(run=run)
-    assert sorted(rows.values_list("stage", flat=True)) == sorted(DRAFT_STAGES)
+    assert sorted(rows.values_list("stage", flat=True)) == sorted(RUN_STAGES)
     assert set(rows.values_list("outcome", "provider", "attempt")) == {("ok", "offline", 1)}
     run.refresh_from_db()
     assert run.finished_at is not None
@@ -120,8 +123,8 @@ def test_the_same_message_twice_is_one_run_with_one_set_of_artifacts(demo):
     assert second is not None
     assert first.pk == second.pk
     assert PipelineRun.objects.count() == 1
-    assert PipelineArtifact.objects.filter(run=first).count() == 5
-    assert AIInteraction.objects.filter(run=first).count() == 5
+    assert PipelineArtifact.objects.filter(run=first).count() == 6
+    assert AIInteraction.objects.filter(run=first).count() == 6
     assert Draft.objects.filter(trigger_message=message).count() == 1
     assert Notification.objects.filter(kind=Notification.Kind.DRAFT_NEEDS_REVIEW).count() == 1
 
@@ -149,10 +152,11 @@ def test_a_crashed_run_resumes_reusing_what_it_wrote(demo):
     assert resumed.status == PipelineRun.Status.COMPLETED
     assert resumed.attempts == 2
     artifacts = PipelineArtifact.objects.filter(run=run)
-    assert artifacts.count() == 5
+    assert artifacts.count() == 6
     assert {a.stage: a.pk for a in artifacts if a.stage in early} == early
-    # Only the two stages that were missing were asked again.
-    assert AIInteraction.objects.filter(run=run).count() == 5 + 2
+    # Only the two stages that were missing were asked again, and the shadow evaluation
+    # of the new draft.
+    assert AIInteraction.objects.filter(run=run).count() == 6 + 2 + 1
     draft = Draft.objects.get(trigger_message=message)
     assert "20-year lease" in draft.text
 
@@ -274,10 +278,12 @@ def test_a_message_costs_a_fixed_small_number_of_statements(demo, django_assert_
     # message, thread, knowledge, samples, run (created with its lease), first stage
     # group's artifacts; then in one transaction artifacts, telemetry, newer-message check,
     # run completed (the lease holder's compare-and-swap), draft, proposals, notification:
-    # 13. No lock statements: the lease is a column of the run. Inside the test's
-    # transaction the two atomic blocks add a SAVEPOINT and a RELEASE each (in production
-    # the run INSERT has none and the other is BEGIN/COMMIT, which Django does not count).
-    with django_assert_num_queries(13 + 4):
+    # 13. No lock statements: the lease is a column of the run. Then the shadow evaluation
+    # (auto-send is off) in one transaction: its artifact and telemetry, the draft's
+    # confidence, the verdict: 4 more. Inside the test's transaction the three atomic
+    # blocks add a SAVEPOINT and a RELEASE each (in production the run INSERT has none and
+    # the others are BEGIN/COMMIT, which Django does not count).
+    with django_assert_num_queries(13 + 4 + 6):
         pipeline_run_for_message(message_id=first.pk)
     # A follow-up in the same conversation states no facts, but supersedes the open draft
     # and calls off its scheduled sends: two UPDATEs.
@@ -287,7 +293,7 @@ def test_a_message_costs_a_fixed_small_number_of_statements(demo, django_assert_
         conversation=first.conversation,
         sent_at=first.sent_at + timedelta(minutes=1),
     )
-    with django_assert_num_queries(14 + 4):
+    with django_assert_num_queries(14 + 4 + 6):
         pipeline_run_for_message(message_id=follow_up.pk)
     assert Draft.objects.get(trigger_message=first).status == Draft.Status.SUPERSEDED
 

@@ -38,9 +38,12 @@ def test_a_message_delivered_twice_is_drafted_once(celery_worker_live):
 
     run = PipelineRun.objects.get()
     assert run.status == PipelineRun.Status.COMPLETED
-    assert PipelineArtifact.objects.filter(run=run).count() == 5
-    assert AIInteraction.objects.filter(run=run).count() == 5
+    # Five drafting stages and one shadow evaluation (auto-send is off), however many
+    # deliveries: the second finds the run completed.
+    assert PipelineArtifact.objects.filter(run=run).count() == 6
+    assert AIInteraction.objects.filter(run=run).count() == 6
     draft = Draft.objects.get(trigger_message=message)
+    assert draft.auto_send_verdict.shadow is True
     assert "no money down" in draft.text
     assert [s["title"] for s in draft.sources] == ["Financing"]
     assert Notification.objects.filter(draft=draft, kind="draft_needs_review").count() == 1

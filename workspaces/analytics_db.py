@@ -48,6 +48,7 @@ ANALYTICS_TABLES: dict[str, frozenset[str]] = {
     "pipeline.PipelineArtifact": frozenset({"payload", "text"}),
     "pipeline.AIInteraction": frozenset(),
     "autosend.ScheduledSend": frozenset({"text", "last_error", "transport_message_id"}),
+    "autosend.AutoSendVerdict": frozenset({"detail"}),
 }
 
 _ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")

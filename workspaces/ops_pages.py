@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from autosend.kill_switches import kill_switches
+from autosend.shadow import shadow_figures
 from config.charts import Bar, Series, histogram, line_chart
 from pipeline.jobs import job_runs
 from pipeline.models import Stage
@@ -120,8 +121,9 @@ def ops_health_context(*, now: datetime | None = None) -> dict[str, Any]:
 
 def auto_send_confirmation_context(*, workspace: Workspace, next_url: str) -> dict[str, Any]:
     """What turning auto-send on changes, for the page that asks first: the drafts waiting
-    now stay for people (only messages that arrive later are evaluated), and whether the
-    global kill switch would hold everything anyway."""
+    now stay for people (only messages that arrive later are decided), whether the global
+    kill switch would hold everything anyway, and the shadow evidence (how many drafts would
+    have gone out, and how often people approved those unchanged)."""
     ws = workspaces_with_settings().get(pk=workspace.pk)
     return {
         "ops_section": "overview",
@@ -130,6 +132,7 @@ def auto_send_confirmation_context(*, workspace: Workspace, next_url: str) -> di
         "pending": ws.pending_review,  # type: ignore[attr-defined]  # annotated
         "kill_switches": kill_switches(),
         "next": next_url,
+        "shadow": shadow_figures(workspace_ids=[ws.pk])[ws.pk],
     }
 
 
@@ -174,6 +177,7 @@ def ops_workspace_context(
         "form": form or KnobsForm(ws_settings=ws_settings),
         "revision_knobs": sorted(REVISION_KNOBS),
         "suggestion": threshold_suggestions(outcomes).get(workspace.pk),
+        "shadow": shadow_figures(workspace_ids=[workspace.pk])[workspace.pk],
         "history": Paginator(settings_changes(workspace=workspace), HISTORY_PER_PAGE).get_page(
             history_page
         ),
