@@ -8,8 +8,9 @@
     → one transaction: artifacts, telemetry, newer-message check, Draft (pending, with what
     is decided before any LLM call: blocked, auto-send off), Proposals, the review
     notification unless the evaluator decides, run COMPLETED
-    → the auto-send decision (autosend/orchestrator.py; fails closed), or with auto-send
-      off or the kill switch set its shadow verdict (one evaluation, nothing sent)
+    → the auto-send decision (autosend/orchestrator.py, reached through the one seam
+      pipeline.autosend_port; fails closed), or with auto-send off or the kill switch set
+      its shadow verdict (one evaluation, nothing sent)
 
 A completed (or failed, or aborted) run makes a second call a no-op. A run left RUNNING by
 a crash resumes: artifacts already written are reused rather than recomputed, and writes
@@ -42,20 +43,13 @@ from django.utils import timezone
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from autosend.delivery import scheduled_sends_cancel_for_conversation
-from autosend.gate import GateResult
-from autosend.orchestrator import (
-    auto_send_precheck,
-    draft_auto_send_decide,
-    gate_check_message,
-    gate_from_record,
-)
 from drafts.draft_states import draft_transition, drafts_supersede_in_conversation
 from drafts.ingest import thread_shared_hold_reason
 from drafts.models import Draft, Message, Notification, Proposal
 from drafts.notifications import notification_create
 from pipeline import stages
 from pipeline.artifacts import artifacts_insert
+from pipeline.autosend_port import Gate, autosend_port
 from pipeline.context import context_pack_build
 from pipeline.draft_checks import draft_hold_reason
 from pipeline.facts import facts_proposals
@@ -139,7 +133,7 @@ def _run(message: Any) -> PipelineRun | None:
     run: PipelineRun | None = None
     if message.run_status is None:
         pack, newer = context_pack_build(message=message, ws_settings=ws_settings)
-        pack["gate"] = gate_check_message(message=message)
+        pack["gate"] = autosend_port().gate_check_message(message=message)
         run, created = run_start(message=message, context_pack=pack, lease_token=token)
         if created and newer:
             run_abort(run=run, draft=None)
@@ -172,10 +166,10 @@ def _run_leased(
 ) -> PipelineRun | None:
     ws_settings = message.workspace.settings
     # A resumed run keeps the gate outcome its first attempt recorded.
-    gate = gate_from_record(pack.get("gate"))
+    gate = autosend_port().gate_from_record(pack.get("gate"))
     if gate is None:
-        pack["gate"] = gate_check_message(message=message)
-        gate = gate_from_record(pack["gate"])
+        pack["gate"] = autosend_port().gate_check_message(message=message)
+        gate = autosend_port().gate_from_record(pack["gate"])
     assert gate is not None
     if gate.blocked:
         logger.info(
@@ -230,7 +224,7 @@ def _draft_stages(
     token: uuid.UUID,
     pack: dict[str, Any],
     done: Done,
-    gate: GateResult,
+    gate: Gate,
 ) -> Draft | None:
     plan = _reuse(done, Stage.STRATEGY, StrategyOutput) or stages.strategy_plan(sr, pack=pack)
     generation = _reuse(done, Stage.GENERATION, GenerationOutput) or stages.draft_generate(
@@ -258,7 +252,7 @@ def _draft_stages(
         held_reason = "No reply needed: an automatic reply or delivery notice."
     elif meeting.decision == "review":
         held_reason = meeting.reason
-    pre = auto_send_precheck(
+    pre = autosend_port().precheck(
         gate=gate, ws_settings=message.workspace.settings, held_reason=held_reason
     )
     artifacts, interactions = sr.take()
@@ -283,7 +277,7 @@ def _draft_stages(
         if pack.get("earlier_inbound", True) and drafts_supersede_in_conversation(
             conversation_id=message.conversation_id, before=message.sent_at
         ):
-            scheduled_sends_cancel_for_conversation(
+            autosend_port().sends_cancel_for_conversation(
                 conversation_id=message.conversation_id, reason="newer inbound message"
             )
         draft = Draft.objects.create(
@@ -319,15 +313,15 @@ def _draft_stages(
 
 
 def auto_send_decide(
-    *, run: PipelineRun, draft: Draft, ws_settings: WorkspaceSettings, gate: GateResult
+    *, run: PipelineRun, draft: Draft, ws_settings: WorkspaceSettings, gate: Gate
 ) -> None:
-    """The auto-send decision (autosend/orchestrator.py): evaluator, revision loop, send or
-    review; in shadow (auto-send off, kill switch) the evaluator's verdict only. It is
-    called once the draft is saved pending and the run is COMPLETED, in the same task. It
-    fails closed: LLM trouble sends the draft to review, and if it crashes the draft simply
-    stays pending in the queue (a redelivered task finds the run completed and does
-    nothing)."""
-    draft_auto_send_decide(run=run, draft=draft, ws_settings=ws_settings, gate=gate)
+    """The auto-send decision (autosend/orchestrator.py, through pipeline.autosend_port's
+    `draft_ready`): evaluator, revision loop, send or review; in shadow (auto-send off, kill
+    switch) the evaluator's verdict only. It is called once the draft is saved pending and
+    the run is COMPLETED, in the same task. It fails closed: LLM trouble sends the draft to
+    review, and if it crashes the draft simply stays pending in the queue (a redelivered
+    task finds the run completed and does nothing)."""
+    autosend_port().draft_ready(run=run, draft=draft, ws_settings=ws_settings, gate=gate)
 
 
 def run_complete_without_draft(*, run: PipelineRun) -> None:
