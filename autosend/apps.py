@@ -6,9 +6,9 @@ class AutosendConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Plug auto-send into the pipeline's hand-over seam (pipeline.autosend_port) and
-        receive drafts' `human_replied`. Imported here, not at the top, because Django loads
-        this module before any model, and these modules import models."""
+        """Plug auto-send into the pipeline's hand-over seam (pipeline.autosend_port).
+        Imported here, not at the top, because Django loads this module before any model,
+        and these modules import models."""
         from autosend.port import AutoSend
         from pipeline.autosend_port import autosend_port_register
 
