@@ -1,12 +1,13 @@
-"""Auto-send's side of the pipeline's hand-over seam (pipeline.autosend_port): each step the
-pipeline names, answered by the gate, the orchestrator and delivery. Registered once from
-`AutosendConfig.ready`."""
+"""Auto-send's side of the seams below it: the pipeline's hand-over (pipeline.autosend_port),
+each step answered by the gate, the orchestrator and delivery, and drafts' `human_replied`
+signal. Both are plugged in once from `AutosendConfig.ready`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from autosend.delivery import scheduled_sends_cancel_for_conversation
+from autosend.delivery import human_reply_record, scheduled_sends_cancel_for_conversation
 from autosend.gate import GateResult
 from autosend.orchestrator import (
     Precheck,
@@ -51,3 +52,9 @@ class AutoSend:
         draft_auto_send_decide(
             run=run, draft=draft, ws_settings=ws_settings, gate=_gate_result(gate)
         )
+
+
+def human_replied_receive(*, conversation_id: Any, sent_at: datetime, **_: Any) -> None:
+    """drafts.signals.human_replied: a person answered elsewhere, so the sends still waiting
+    are called off and older drafts superseded, in the sender's transaction."""
+    human_reply_record(conversation_id=conversation_id, sent_at=sent_at)

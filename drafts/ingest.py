@@ -25,10 +25,10 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from autosend.delivery import human_reply_record
 from config.ids import uuid7
 from config.tasks import task_publish
 from drafts.models import Conversation, InboundEvent, Message
+from drafts.signals import human_replied_send
 from drafts.webhook_schema import OUTBOUND, WebhookPayload, printable
 from workspaces.models import Channel, Membership
 
@@ -169,7 +169,7 @@ def webhook_event_ingest(
                 ),
             )
             if not ingested.duplicate:
-                human_reply_record(
+                human_replied_send(
                     conversation_id=ingested.conversation_id, sent_at=payload.message.sent_at
                 )
         return ingested
