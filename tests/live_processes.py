@@ -4,6 +4,7 @@ child process at the test database, and a gunicorn serving the project as produc
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +31,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def process_start(
+    args: list[str], *, env: dict[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    """A child in its own session (so a test can signal its whole process group, as a crashed
+    machine would), output to `log_path`."""
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def process_group_stop(process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM) -> None:
+    """Signal the process's whole group and reap it (SIGKILL after 10 s)."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @contextmanager

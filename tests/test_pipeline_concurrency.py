@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -28,7 +26,7 @@ from config.celery import app
 from drafts.models import Draft
 from pipeline.models import AIInteraction, PipelineRun
 from pipeline.tasks import run_for_message
-from tests.live_processes import REPO, free_port, subprocess_env
+from tests.live_processes import free_port, process_group_stop, process_start, subprocess_env
 from tests.pipeline_support import channel_of, demo_workspace, inbound
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -37,27 +35,6 @@ THREADS = 40
 POOL_MAX = 4
 MESSAGES = 40
 WORKER_APP = "replydesk-test-worker"
-
-
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args,
-        cwd=REPO,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class Fake:
@@ -75,10 +52,10 @@ def stack(request: Any, tmp_path: Path) -> Iterator[Fake]:
     marker = request.node.get_closest_marker("fake_options")
     options = list(marker.args) if marker else []
     port = free_port()
-    fake = _start(
+    fake = process_start(
         [sys.executable, "bench/fake_openai.py", "--port", str(port), "--latency", "0.5", *options],
-        os.environ.copy(),
-        tmp_path / "fake.log",
+        env=os.environ.copy(),
+        log_path=tmp_path / "fake.log",
     )
     env = {
         **subprocess_env(),
@@ -92,11 +69,13 @@ def stack(request: Any, tmp_path: Path) -> Iterator[Fake]:
         "PGAPPNAME": WORKER_APP,
     }
     app.control.purge()
-    worker = _start(
-        [sys.executable, "scripts/worker", "--loglevel", "WARNING"], env, tmp_path / "worker.log"
+    worker = process_start(
+        [sys.executable, "scripts/worker", "--loglevel", "WARNING"],
+        env=env,
+        log_path=tmp_path / "worker.log",
     )
     # Beat, as in Procfile: it resumes runs parked for the provider when their retry is due.
-    beat = _start(
+    beat = process_start(
         [
             sys.executable,
             "-m",
@@ -109,8 +88,8 @@ def stack(request: Any, tmp_path: Path) -> Iterator[Fake]:
             "-s",
             str(tmp_path / "beat-schedule"),
         ],
-        env,
-        tmp_path / "beat.log",
+        env=env,
+        log_path=tmp_path / "beat.log",
     )
     try:
         handle = Fake(port)
@@ -121,9 +100,9 @@ def stack(request: Any, tmp_path: Path) -> Iterator[Fake]:
         handle.stats()
         yield handle
     finally:
-        _stop(beat)
-        _stop(worker)
-        _stop(fake)
+        process_group_stop(beat)
+        process_group_stop(worker)
+        process_group_stop(fake)
         app.control.purge()
 
 

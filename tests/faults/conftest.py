@@ -6,7 +6,6 @@ whole process group of a worker, as a crashed machine would."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live_processes import REPO, free_port, subprocess_env
+from tests.live_processes import REPO, free_port, process_group_stop, subprocess_env
 from tests.test_llm_openai import FakeOpenAI
 from tests.webhooks import encode, signature_headers
 from workspaces.models import Channel
@@ -54,21 +53,6 @@ def _port_answers(port: int) -> bool:
     return True
 
 
-def _stop(process: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM) -> None:
-    """Signal the process's whole group and reap it."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        return
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @dataclass
 class RedisServer:
     """A redis-server that keeps nothing on disk: a restart comes back empty."""
@@ -92,7 +76,7 @@ class RedisServer:
 
     def kill(self) -> None:
         if self.process is not None:
-            _stop(self.process, sig=signal.SIGKILL)
+            process_group_stop(self.process, sig=signal.SIGKILL)
         wait_until(lambda: not _port_answers(self.port), timeout=5, what="redis to go away")
 
 
@@ -206,12 +190,12 @@ class Stack:
 
     def kill_group(self, process: subprocess.Popen[bytes]) -> None:
         """kill -9 the process and every child in its group, as a crash would."""
-        _stop(process, sig=signal.SIGKILL)
+        process_group_stop(process, sig=signal.SIGKILL)
 
     def stop_all(self) -> None:
         """At the end of a test nothing they hold matters any more: no graceful drain."""
         for process in reversed(self.processes):
-            _stop(process, sig=signal.SIGKILL)
+            process_group_stop(process, sig=signal.SIGKILL)
 
 
 def post_webhook(
