@@ -18,9 +18,10 @@ import hmac
 import ipaddress
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F
+from django.db.models import Count, F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -57,6 +58,18 @@ def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricF
     return GaugeMetricFamily(name, doc, labels=labels)
 
 
+def _by_status(name: str, doc: str, rows: QuerySet[Any], statuses: list[str]) -> GaugeMetricFamily:
+    """One gauge per status over the window, zeros included (a status that stops happening
+    reads 0 on the dashboard rather than vanishing)."""
+    counts = dict(
+        rows.values_list("status").annotate(n=Count("pk")).order_by().values_list("status", "n")
+    )
+    g = _gauge(name, doc, ["status", "window"])
+    for status in statuses:
+        g.add_metric([status, RECENT_LABEL], counts.get(status, 0))
+    return g
+
+
 def _queue(now: datetime) -> Iterator[Metric]:
     depth = celery_queue_depth()
     if depth is not None:  # unknown (broker down, or not Redis): absent, not a false zero
@@ -81,21 +94,12 @@ def _queue(now: datetime) -> Iterator[Metric]:
 
 def _runs(now: datetime) -> Iterator[Metric]:
     since = now - RECENT
-    by_status = dict(
-        PipelineRun.objects.filter(started_at__gte=since)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("status", "n")
-    )
-    g = _gauge(
+    yield _by_status(
         "replydesk_pipeline_runs",
         "Pipeline runs started in the window, by status.",
-        ["status", "window"],
+        PipelineRun.objects.filter(started_at__gte=since),
+        PipelineRun.Status.values,
     )
-    for status in PipelineRun.Status.values:
-        g.add_metric([status, RECENT_LABEL], by_status.get(status, 0))
-    yield g
     waiting = (
         PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING)
         .exclude(waiting_reason="")
@@ -161,21 +165,12 @@ def _providers(now: datetime) -> Iterator[Metric]:
 
 
 def _sends(now: datetime) -> Iterator[Metric]:
-    by_status = dict(
-        ScheduledSend.objects.filter(created_at__gte=now - RECENT)
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("status", "n")
-    )
-    g = _gauge(
+    yield _by_status(
         "replydesk_sends",
         "Replies booked in the window, by outcome (status).",
-        ["status", "window"],
+        ScheduledSend.objects.filter(created_at__gte=now - RECENT),
+        ScheduledSend.Status.values,
     )
-    for status in ScheduledSend.Status.values:
-        g.add_metric([status, RECENT_LABEL], by_status.get(status, 0))
-    yield g
 
 
 # --- Access and the view ---------------------------------------------------------------------
