@@ -102,7 +102,7 @@ def run_for_message(*, message: Message) -> PipelineRun | None:
 STALE_MAX_ATTEMPTS = 10
 
 
-def runs_stale(*, limit: int) -> list[tuple[Any, Any, int]]:
+def runs_claim_for_resume(*, limit: int) -> list[tuple[Any, Any, int]]:
     """(run id, trigger message id, attempts not explained by parked retries) of RUNNING
     runs no live worker holds: the lease of a dead worker lapsed, a parked retry is due, or
     the task was lost. Oldest first.

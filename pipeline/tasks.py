@@ -11,8 +11,11 @@ from uuid import UUID
 from celery import Task, shared_task
 from django.db import transaction
 
-from pipeline import sweeper
+from pipeline import knowledge_refresh, sweeper
 from pipeline.llm import LLMTransientError
+from pipeline.retention import pipeline_runs_purge_recorded
+from pipeline.runner import pipeline_run_fail_for_message, pipeline_run_for_message
+from pipeline.runs import STALE_MAX_ATTEMPTS, runs_claim_for_resume
 
 logger = logging.getLogger("pipeline.tasks")
 
@@ -28,7 +31,6 @@ class PipelineTask(Task):
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
         """The task gave up for good: mark the run FAILED and tell the operators."""
-        from pipeline.runner import pipeline_run_fail_for_message
 
         message_id = kwargs.get("message_id") if kwargs else None
         if message_id is None and args:
@@ -45,7 +47,6 @@ class PipelineTask(Task):
 )
 def run_for_message(self: Task, message_id: str) -> None:
     """Run the draft pipeline for one inbound message (idempotent: see pipeline.runner)."""
-    from pipeline.runner import pipeline_run_for_message
 
     pipeline_run_for_message(message_id=message_id)
 
@@ -54,7 +55,6 @@ def run_for_message(self: Task, message_id: str) -> None:
 def purge_old_runs() -> None:
     """Delete runs older than DRAFT_PIPELINE_RUN_RETENTION_DAYS, one batch per task; a full
     batch means there may be more, so the task queues itself again."""
-    from pipeline.retention import pipeline_runs_purge_recorded
 
     deleted = pipeline_runs_purge_recorded(batch_size=PURGE_BATCH_SIZE)
     if deleted >= PURGE_BATCH_SIZE:
@@ -66,10 +66,10 @@ def refresh_due_knowledge() -> None:
     """Beat, every few minutes: refresh one batch of knowledge documents whose refresh is due
     (see pipeline.knowledge_refresh); a full batch means there may be more, so the task queues
     itself again."""
-    from pipeline.knowledge_refresh import REFRESH_BATCH_SIZE, knowledge_refresh_due
 
-    batch = knowledge_refresh_due(batch_size=REFRESH_BATCH_SIZE)
-    if batch.claimed >= REFRESH_BATCH_SIZE:
+    size = knowledge_refresh.REFRESH_BATCH_SIZE  # read per run: a deployment may tune it
+    batch = knowledge_refresh.knowledge_refresh_due(batch_size=size)
+    if batch.claimed >= size:
         transaction.on_commit(refresh_due_knowledge.delay)
 
 
@@ -78,10 +78,8 @@ def resume_stale_runs() -> None:
     """Beat, every few seconds: deliver again the message of each RUNNING run no live worker
     holds (a dead worker's lease lapsed, a parked retry is due, the task was lost): the run
     resumes where it stopped. A run that keeps crashing its worker is failed for a person."""
-    from pipeline.runner import pipeline_run_fail_for_message
-    from pipeline.runs import STALE_MAX_ATTEMPTS, runs_stale
 
-    for run_id, message_id, attempts in runs_stale(limit=STALE_BATCH_SIZE):
+    for run_id, message_id, attempts in runs_claim_for_resume(limit=STALE_BATCH_SIZE):
         if attempts >= STALE_MAX_ATTEMPTS:
             pipeline_run_fail_for_message(message_id=message_id, reason="stuck: too many attempts")
             continue
