@@ -219,6 +219,9 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "replies@replydesk.localhost"
 # --- Celery -------------------------------------------------------------------------------
 # Each choice is deliberate; the reasons are in config/celery.py where the app reads them.
 CELERY_BROKER_URL = BACKENDS.broker_url
+# redis:// through kombu's Redis transport with one client per channel (config/broker.py).
+if BACKENDS.broker_url.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
