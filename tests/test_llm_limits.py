@@ -1,9 +1,11 @@
 """The shared model-call limiter (pipeline/llm/limits.py) on the real Redis: a deployment-
-wide cap, fair share between workspaces, the provider's Retry-After obeyed by everyone,
+wide cap, fair share between workspaces, a window that 429s shrink and successes grow, a long
+Retry-After obeyed by everyone,
 slots of a dead process freed, and a Redis outage that limits per process instead of failing."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ import pytest
 import redis
 
 from pipeline.llm import LLMTransientError
-from pipeline.llm.limits import _keys, llm_cooldown, llm_slot
+from pipeline.llm.limits import _keys, llm_cooldown, llm_rate_limited, llm_slot, llm_window
 from tests.live_processes import free_port
 
 
@@ -165,3 +167,77 @@ def test_redis_unreachable_limits_per_process_instead_of_failing(settings):
     with llm_slot("ws-a"), llm_slot("ws-a"):
         pass
     assert settings.LLM_LIMITER_REDIS_URL != ""
+
+
+def _window(client: redis.Redis) -> int | None:
+    value = client.get(_keys("-")[4])
+    return int(float(value)) if value is not None else None
+
+
+def test_a_429_halves_the_calls_in_flight_everywhere_once_per_second(settings, limiter_redis):
+    settings.LLM_MAX_CONCURRENCY = 8
+    llm_rate_limited(1.0)
+    llm_rate_limited(1.0)  # the same overload refusing several calls: one cut, not two
+    assert llm_window() == 4
+
+    in_flight, peak, lock = 0, 0, threading.Lock()
+
+    def call() -> None:
+        nonlocal in_flight, peak
+        with llm_slot("ws-a"):
+            with lock:
+                in_flight += 1
+                peak = max(peak, in_flight)
+            time.sleep(0.2)
+            with lock:
+                in_flight -= 1
+            raise RuntimeError("refused again")  # no success, so the window does not grow
+
+    def guarded() -> None:
+        with contextlib.suppress(RuntimeError):
+            call()
+
+    threads = [threading.Thread(target=guarded) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert peak == 4
+
+    time.sleep(1.05)
+    llm_rate_limited(1.0)  # a second overload a second later cuts again
+    assert llm_window() == 2
+
+
+def test_successes_grow_a_shrunk_window_back_to_the_limit(settings, limiter_redis):
+    settings.LLM_MAX_CONCURRENCY = 6
+    llm_rate_limited(None)
+    assert llm_window() == 3
+    for expected in (4, 5):
+        with llm_slot("ws-a"):
+            pass
+        assert llm_window() == expected
+    with llm_slot("ws-a"):
+        pass
+    assert llm_window() == 6
+    assert _window(limiter_redis) is None  # back to the configured limit: nothing stored
+
+
+def test_a_short_retry_after_does_not_pause_other_callers(settings):
+    settings.LLM_COOLDOWN_MIN_SECONDS = 5
+    llm_rate_limited(2.0)
+    started = time.monotonic()
+    with llm_slot("ws-b"):
+        assert time.monotonic() - started < 0.5
+
+
+def test_a_long_retry_after_pauses_every_caller(settings):
+    settings.LLM_COOLDOWN_MIN_SECONDS = 1
+    settings.LLM_SLOT_WAIT_SECONDS = 1
+    llm_rate_limited(30)
+
+    with pytest.raises(LLMTransientError) as raised, llm_slot("ws-b"):
+        pytest.fail("a slot was granted during the cooldown")
+
+    assert raised.value.outcome == "throttled"
+    assert 25 < (raised.value.retry_after or 0) <= 30

@@ -80,6 +80,9 @@ try:
     # shared through Redis; how long a thread waits for a slot before its run is parked.
     LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 300, minimum=1)
     LLM_SLOT_WAIT_SECONDS = env_int("LLM_SLOT_WAIT_SECONDS", 60, minimum=1)
+    # A 429 whose Retry-After is at least this long pauses every caller (a quota exhausted);
+    # shorter ones only shrink the shared window of calls in flight (pipeline/llm/limits.py).
+    LLM_COOLDOWN_MIN_SECONDS = env_int("LLM_COOLDOWN_MIN_SECONDS", 5, minimum=0)
     AUTO_SEND_DISABLED = env_bool("AUTO_SEND_DISABLED", False)
     AUTO_SEND_REVISION_DISABLED = env_bool("AUTO_SEND_REVISION_DISABLED", False)
     DRAFT_PIPELINE_RUN_RETENTION_DAYS = env_int("DRAFT_PIPELINE_RUN_RETENTION_DAYS", 30, minimum=1)

@@ -9,6 +9,7 @@ every attempt as one `AIInteraction` row: numbers and flags, never prompt or rep
 from __future__ import annotations
 
 import logging
+import random
 import time
 from contextlib import nullcontext
 from typing import TypeVar, cast
@@ -19,7 +20,7 @@ from pydantic import BaseModel
 from config.db import db_connections_release
 from pipeline.llm.catalogue import model_coerce, reasoning_effort_for
 from pipeline.llm.errors import THROTTLED, LLMError, LLMMalformedOutput, LLMPermanentError
-from pipeline.llm.limits import llm_cooldown, llm_slot
+from pipeline.llm.limits import llm_rate_limited, llm_slot
 from pipeline.llm.offline import OfflineProvider
 from pipeline.llm.provider import Provider, ProviderReply
 from pipeline.llm.usage import CallContext, Usage
@@ -50,9 +51,13 @@ def provider_current() -> Provider:
 
 
 def _backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """Retry-After as the provider asked, else exponential; both jittered (up to a fifth
+    more) so that the calls one overload refused do not all come back at the same instant."""
     if retry_after is not None:
-        return min(retry_after, BACKOFF_MAX_SECONDS)
-    return min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS)
+        base = min(retry_after, BACKOFF_MAX_SECONDS)
+    else:
+        base = min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS)
+    return base * random.uniform(1.0, 1.2)
 
 
 def _record(
@@ -131,7 +136,7 @@ def complete[T: BaseModel](
             if exc.outcome == THROTTLED:
                 raise  # no call was made: nothing to record, the run waits for a slot
             if exc.outcome == AIInteraction.Outcome.RATE_LIMITED:
-                llm_cooldown(exc.retry_after or _backoff_seconds(attempt, None))
+                llm_rate_limited(exc.retry_after)
             latency = (time.perf_counter() - attempt_started) * 1000
             _record(
                 context,
