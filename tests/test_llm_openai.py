@@ -211,6 +211,7 @@ def fake_openai(settings: Any) -> Iterator[FakeOpenAI]:
     settings.LLM_STRUCTURED_OUTPUT = "json_schema"
     settings.LLM_TIMEOUT_SECONDS = 0.5
     settings.LLM_MAX_RETRIES = 1
+    settings.LLM_SLOT_WAIT_SECONDS = 1  # 429s are retried within this window
     capabilities_forget()
     yield fake
     capabilities_forget()
@@ -316,6 +317,16 @@ def test_a_rate_limit_is_retried_and_then_succeeds(fake_openai, demo):
     assert len(fake_openai.requests) == 2
 
 
+def test_429s_do_not_use_up_the_retries_of_a_call(fake_openai, demo, settings):
+    settings.LLM_SLOT_WAIT_SECONDS = 10
+    paced = Reply(status=429, headers={"retry-after-ms": "1"})
+    fake_openai.script = [paced, paced, paced, Reply(status=500, headers={"retry-after-ms": "1"})]
+    parsed, usage = _call(demo)  # LLM_MAX_RETRIES = 1, yet three 429s and a 500 are survived
+    assert parsed.intent == "question"
+    assert _outcomes() == ["rate_limited"] * 3 + ["server_error", "ok"]
+    assert usage.attempts == 5
+
+
 def test_server_errors_are_bounded_and_transient(fake_openai, demo):
     fake_openai.script = [Reply(status=500, headers={"retry-after-ms": "1"})] * 3
     with pytest.raises(LLMTransientError) as caught:
@@ -399,7 +410,7 @@ def test_a_provider_outage_parks_the_run_and_it_resumes_when_the_provider_is_bac
     run_for_message.apply(args=[str(message.pk)])
     assert "llm call failed" in caplog.text  # the failures are logged, by ids and numbers
     assert "zebrawalrus" not in caplog.text
-    gateway_attempts = 2  # LLM_MAX_RETRIES = 1
+    gateway_attempts = 2  # 429s retried for LLM_SLOT_WAIT_SECONDS = 1: after 0.5 s, once
     assert len(fake_openai.requests) == gateway_attempts
     run = PipelineRun.objects.get()
     # Not failed, not a person's job yet: waiting, with when it tries again.

@@ -2,7 +2,8 @@
 
 `complete()` picks the provider from `LLM_PROVIDER`, coerces the model to a known one and
 passes reasoning effort only to models that take it, retries transient failures and
-malformed replies a bounded number of times (`LLM_MAX_RETRIES`) with backoff, and records
+malformed replies a bounded number of times (`LLM_MAX_RETRIES`) with backoff, retries 429s
+after their Retry-After for up to `LLM_SLOT_WAIT_SECONDS` (pacing is not failing), and records
 every attempt as one `AIInteraction` row: numbers and flags, never prompt or reply text.
 """
 
@@ -50,13 +51,15 @@ def provider_current() -> Provider:
     return _OFFLINE
 
 
-def _backoff_seconds(attempt: int, retry_after: float | None) -> float:
+def _backoff_seconds(attempt: int, retry_after: float | None, *, paced: bool = False) -> float:
     """Retry-After as the provider asked, else exponential; both jittered (up to a fifth
-    more) so that the calls one overload refused do not all come back at the same instant."""
-    if retry_after is not None:
-        base = min(retry_after, BACKOFF_MAX_SECONDS)
+    more) so that the calls one overload refused do not all come back at the same instant.
+    Repeated 429s back off exponentially even when their Retry-After is tiny."""
+    exponential = min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS)
+    if retry_after is None:
+        base = exponential
     else:
-        base = min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS)
+        base = min(max(retry_after, exponential if paced else 0.0), BACKOFF_MAX_SECONDS)
     return base * random.uniform(1.0, 1.2)
 
 
@@ -117,10 +120,15 @@ def complete[T: BaseModel](
     provider = provider_current()
     chosen_model = model_coerce(model)
     effort = reasoning_effort_for(chosen_model, reasoning_effort)
-    max_attempts = 1 + int(settings.LLM_MAX_RETRIES)
+    max_failures = 1 + int(settings.LLM_MAX_RETRIES)
+    # A 429 is the provider pacing us, not the call failing: it is retried (after its
+    # Retry-After) for as long as a call may wait for a slot, and does not use up a retry.
+    rate_limited_until = time.monotonic() + float(settings.LLM_SLOT_WAIT_SECONDS)
     totals = {"input": 0, "output": 0, "reasoning": 0, "cached": 0}
     started = time.perf_counter()
-    for attempt in range(1, max_attempts + 1):
+    attempt = failures = paced_in_a_row = 0
+    while True:
+        attempt += 1
         db_connections_release()  # nothing holds a database connection while a model thinks
         attempt_started = time.perf_counter()
         try:
@@ -162,10 +170,18 @@ def complete[T: BaseModel](
                     "latency_ms": round(latency),
                 },
             )
+            paced = exc.outcome == AIInteraction.Outcome.RATE_LIMITED
+            paced_in_a_row = paced_in_a_row + 1 if paced else 0
+            failures += 0 if paced else 1
+            pause = _backoff_seconds(
+                paced_in_a_row if paced else failures, exc.retry_after, paced=paced
+            )
             retryable = exc.transient or isinstance(exc, LLMMalformedOutput)
-            if retryable and attempt < max_attempts:
+            if (paced and time.monotonic() + pause < rate_limited_until) or (
+                retryable and not paced and failures < max_failures
+            ):
                 db_connections_release()
-                time.sleep(_backoff_seconds(attempt, exc.retry_after))
+                time.sleep(pause)
                 continue
             if isinstance(exc, LLMMalformedOutput):
                 raise LLMPermanentError(
@@ -199,4 +215,3 @@ def complete[T: BaseModel](
             attempts=attempt,
         )
         return cast(T, reply.parsed), usage
-    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
