@@ -17,7 +17,8 @@ Figures, per latency:
 - peak_pg_connections: most PostgreSQL connections to the benchmark database at once (the
   whole stack: web, worker, beat; the driver's own sampling connection excluded);
 - peak_worker_rss_mb: most resident memory of the worker processes together;
-- runs_completed / runs_failed, llm_calls and rate_limited (429s the server answered).
+- runs_completed / runs_failed, llm_calls and rate_limited (429s the server answered);
+- CPU per message of the worker, web, fake server and the database's backends.
 """
 
 from __future__ import annotations
@@ -137,26 +138,41 @@ def _post(port: int, key: str, secret: str, bodies: list[str]) -> dict[int, int]
 
 
 class Sampler(threading.Thread):
-    """Peaks of PostgreSQL connections and worker memory, sampled four times a second."""
+    """Peaks of PostgreSQL connections and worker memory, sampled four times a second, and
+    the CPU the benchmark database's backends spent (first to last sight of each)."""
 
     def __init__(self, dsn: str, db_name: str, worker_pid: int) -> None:
         super().__init__(daemon=True)
         self.dsn, self.db_name, self.worker_pid = dsn, db_name, worker_pid
         self.peak_connections = 0
         self.peak_rss_mb = 0.0
+        self.backend_cpu: dict[int, tuple[float, float]] = {}  # pid: (first, last) seconds
         self.stop = threading.Event()
+
+    @property
+    def pg_cpu_seconds(self) -> float:
+        return sum(last - first for first, last in self.backend_cpu.values())
 
     def run(self) -> None:
         import psycopg
 
         with psycopg.connect(self.dsn, autocommit=True) as conn:
+            first_sample = True
             while not self.stop.wait(0.25):
-                (count,) = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = %s AND pid <> pg_backend_pid()",
-                    (self.db_name,),
-                ).fetchone() or (0,)
-                self.peak_connections = max(self.peak_connections, int(count))
+                pids = [
+                    pid
+                    for (pid,) in conn.execute(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid()",
+                        (self.db_name,),
+                    ).fetchall()
+                ]
+                for pid in pids:
+                    used = _cpu_seconds([pid])
+                    first, _ = self.backend_cpu.get(pid, (used if first_sample else 0.0, 0.0))
+                    self.backend_cpu[pid] = (first, used)
+                first_sample = False
+                self.peak_connections = max(self.peak_connections, len(pids))
                 self.peak_rss_mb = max(self.peak_rss_mb, _rss_mb(_tree(self.worker_pid)))
 
 
@@ -308,6 +324,7 @@ def run_once(messages: int, latency: float, rate_limit_every: int) -> dict[str, 
             "worker_cpu_ms_per_message": cpu["worker"] / messages * 1000,
             "web_cpu_ms_per_message": cpu["web"] / messages * 1000,
             "fake_cpu_ms_per_message": cpu["fake"] / messages * 1000,
+            "postgres_cpu_ms_per_message": sampler.pg_cpu_seconds / messages * 1000,
             "machine_load_1m": os.getloadavg()[0],
         }
     finally:
