@@ -15,13 +15,7 @@ from django.utils.safestring import SafeString
 from autosend.kill_switches import kill_switches
 from autosend.shadow import shadow_figures
 from config.charts import Bar, Series, histogram, line_chart
-from pipeline.jobs import job_runs
-from pipeline.models import Stage
-from pipeline.provider_health import providers_health
-from workspaces.analytics_db import analytics_db
-from workspaces.forms import FeedFilterForm, JobFilterForm, KnobsForm
-from workspaces.models import REVISION_KNOBS, Workspace
-from workspaces.ops import (
+from ops.figures import (
     WINDOWS,
     WindowFigures,
     ai_ops_feed,
@@ -33,13 +27,19 @@ from workspaces.ops import (
     stage_summary,
     workspaces_with_settings,
 )
-from workspaces.ops_quality import (
+from ops.forms import FeedFilterForm, JobFilterForm, KnobsForm
+from ops.quality import (
     MIN_DRAFTS_FOR_SUGGESTION,
     TARGET_APPROVED_UNCHANGED,
     prompt_quality,
     review_outcomes,
     threshold_suggestions,
 )
+from pipeline.jobs import job_runs
+from pipeline.models import Stage
+from pipeline.provider_health import providers_health
+from workspaces.analytics_db import analytics_db
+from workspaces.models import REVISION_KNOBS, Workspace
 
 WORKSPACES_PER_PAGE = 50
 HISTORY_PER_PAGE = 25
