@@ -29,10 +29,10 @@ from drafts.review import (
     notification_mark_read,
     reject_reason_parse,
 )
-from pipeline.jobs import job_run
-from pipeline.models import JobType
 from workspaces.context import API_AUTH, actor_of
 from workspaces.errors import NotFound
+from workspaces.jobs import job_run
+from workspaces.models import JobType
 
 router = Router(tags=["drafts"], auth=API_AUTH)
 

@@ -31,9 +31,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from drafts.models import Conversation, InboundEvent, Message, Proposal
-from pipeline.jobs import job_run
-from pipeline.models import JobType, PipelineRun
-from workspaces.models import Workspace, WorkspaceSettings
+from pipeline.models import PipelineRun
+from workspaces.jobs import job_run
+from workspaces.models import JobType, Workspace, WorkspaceSettings
 
 RETENTION_BATCH_SIZE = 500
 # Batches per task run; a workspace with more left queues the task again.

@@ -8,9 +8,9 @@ from typing import Any
 from django import forms
 
 from ops.figures import FEED_SOURCES
-from pipeline.models import AIInteraction, JobRun, JobType, Stage
+from pipeline.models import AIInteraction, Stage
 from workspaces.errors import DomainError
-from workspaces.models import ReasoningEffort, Workspace, WorkspaceSettings
+from workspaces.models import JobRun, JobType, ReasoningEffort, Workspace, WorkspaceSettings
 
 ON_OFF = {"on": True, "off": False}
 

@@ -35,10 +35,10 @@ from ops.quality import (
     review_outcomes,
     threshold_suggestions,
 )
-from pipeline.jobs import job_runs
 from pipeline.models import Stage
 from pipeline.provider_health import providers_health
 from workspaces.analytics_db import analytics_db
+from workspaces.jobs import job_runs
 from workspaces.models import REVISION_KNOBS, Workspace
 
 WORKSPACES_PER_PAGE = 50

@@ -13,8 +13,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipeline.jobs import job_run
-from pipeline.models import JobRun, JobType, PipelineRun
+from pipeline.models import PipelineRun
+from workspaces.jobs import job_run
+from workspaces.models import JobRun, JobType
 
 
 def pipeline_runs_purge(*, batch_size: int) -> int:

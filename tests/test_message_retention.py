@@ -23,13 +23,13 @@ from drafts.models import (
     Proposal,
 )
 from drafts.retention import erase_marker, message_retention_apply
-from pipeline.models import JobRun, PipelineRun
+from pipeline.models import PipelineRun
 from tests.conftest import ApiClient
 from tests.factories import PipelineRunFactory
 from tests.timing_helpers import Thread
 from timing.models import ResponseTimingEvent
 from timing.processor import response_timing_process
-from workspaces.models import WorkspaceSettings
+from workspaces.models import JobRun, WorkspaceSettings
 from workspaces.services import workspace_settings_update
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
