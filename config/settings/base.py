@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "drafts",
     "pipeline",
     "autosend",
+    "review",
     "timing",
     "ops",
 ]
