@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from autosend.models import ScheduledSend
 from autosend.send_states import scheduled_send_transition
+from autosend.tasks import send_now
 from config.tasks import task_publish
 from drafts.draft_states import draft_transition
 from drafts.models import Draft
@@ -201,8 +202,6 @@ def scheduled_send_undo(*, draft_id: Any) -> bool:
 
 
 def _enqueue_send_now(scheduled_send_id: str) -> None:
-    from autosend.tasks import send_now
-
     task_publish(
         send_now,
         scheduled_send_id,

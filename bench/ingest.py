@@ -386,7 +386,7 @@ def main() -> None:
     from django.db import connections
 
     from config.db import db_pools_close
-    from workspaces.provisioning import workspace_provision
+    from ops.provisioning import workspace_provision
 
     broker = redis.Redis.from_url(env["REDIS_URL"])
     # Kombu's routing keys for the default queue: removed at the end unless already there.

@@ -132,9 +132,9 @@ def _seed(count: int) -> list[str]:
     from django.utils import timezone
 
     from drafts.models import Conversation, Message
+    from ops.provisioning import DEMO_KNOWLEDGE, workspace_provision
     from pipeline.knowledge import knowledge_file_read
     from workspaces.models import Lead
-    from workspaces.provisioning import DEMO_KNOWLEDGE, workspace_provision
 
     provisioned = workspace_provision(
         name="Bench Solar",

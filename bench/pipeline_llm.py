@@ -243,9 +243,9 @@ def run_once(messages: int, latency: float, rate_limit_every: int) -> dict[str, 
         import redis
         from django.db import connections
 
+        from ops.provisioning import DEMO_KNOWLEDGE, workspace_provision
         from pipeline.knowledge import knowledge_file_read
         from pipeline.models import PipelineRun
-        from workspaces.provisioning import DEMO_KNOWLEDGE, workspace_provision
 
         redis.Redis.from_url(env["REDIS_URL"]).flushdb()
         provisioned = workspace_provision(

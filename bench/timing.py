@@ -274,8 +274,8 @@ def run(bench_url: str) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from ops.provisioning import workspace_provision
     from timing.models import TimingWatermark
-    from workspaces.provisioning import workspace_provision
 
     call_command("migrate", verbosity=0)
     provisioned = workspace_provision(name="Bench Co", channel_kinds=["email", "sms"])

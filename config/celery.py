@@ -33,6 +33,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections, connections
 
 from config.db import db_connections_release
 
@@ -49,8 +50,6 @@ def _db_connections_checked(task: Any = None, **kwargs: Any) -> None:
     as Django does before each request, drop those past CONN_MAX_AGE or broken, and have the
     next use health-check the rest."""
     if not getattr(getattr(task, "request", None), "is_eager", False):
-        from django.db import close_old_connections
-
         close_old_connections()
 
 
@@ -65,6 +64,4 @@ def _db_connections_after(task: Any = None, state: str | None = None, **kwargs: 
     if state == "SUCCESS":
         db_connections_release()
         return
-    from django.db import connections
-
     connections.close_all()

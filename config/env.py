@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import dj_database_url
+
 logger = logging.getLogger("replydesk.config")
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -160,8 +162,6 @@ def choose_backends(
 
 
 def parse_database_url(name: str, url: str) -> dict[str, object]:
-    import dj_database_url
-
     scheme = urlparse(url).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ConfigError(f"{name} must be a postgres:// or sqlite:// URL, got scheme {scheme!r}")

@@ -15,6 +15,8 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from django.conf import settings
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 # `extra` keys whose values identify a person outside the company (or their thread).
@@ -42,8 +44,6 @@ IDENTIFIER_KEYS = frozenset(
 def hash_identifier(value: object) -> str:
     """HMAC-SHA256 of the value keyed with SECRET_KEY, first 16 hex characters: enough to tell
     leads apart in logs, useless for finding out who they are without the key."""
-    from django.conf import settings
-
     key = str(settings.SECRET_KEY).encode()
     return hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()[:16]
 

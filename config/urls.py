@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("ops.urls")),
+    path("", include("review.urls")),
     path("", include("drafts.urls")),
     path("", include("workspaces.urls")),
     path("", include("timing.urls")),

@@ -12,7 +12,8 @@ Erased, in fixed-size batches of messages (one transaction each):
 - the raw webhook body stored for it (`InboundEvent.body`: the same text, plus the lead's
   details as the sender sent them), replaced by the marker;
 - the excerpt a proposal quoted from it (`Proposal.source_text`);
-- the context pack its pipeline run kept (`PipelineRun.context_pack`: the thread's text);
+- the context pack its pipeline run kept (`PipelineRun.context_pack`: the thread's text),
+  which pipeline erases on `drafts.signals.messages_erased`, in the same transaction;
 - the conversation's subject.
 Kept: every id, timestamp, direction, sender and external id; attachments' metadata; drafts,
 review actions, learning samples and scheduled sends (what the AI and operators wrote: the
@@ -31,9 +32,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from drafts.models import Conversation, InboundEvent, Message, Proposal
-from pipeline.jobs import job_run
-from pipeline.models import JobType, PipelineRun
-from workspaces.models import Workspace, WorkspaceSettings
+from drafts.signals import messages_erased_send
+from workspaces.jobs import job_run
+from workspaces.models import JobType, Workspace, WorkspaceSettings
 
 RETENTION_BATCH_SIZE = 500
 # Batches per task run; a workspace with more left queues the task again.
@@ -117,10 +118,7 @@ def messages_erase_batch(
             proposals=Proposal.objects.filter(message_id__in=ids)
             .exclude(source_text="")
             .update(source_text=""),
-            # A run still RUNNING may resume from its pack; one that ended never reads it.
-            runs=PipelineRun.objects.filter(trigger_message_id__in=ids, context_pack__isnull=False)
-            .exclude(status=PipelineRun.Status.RUNNING)
-            .update(context_pack=None),
+            runs=messages_erased_send(message_ids=ids),
             conversations=Conversation.objects.filter(pk__in=conversation_ids)
             .exclude(subject="")
             .update(subject=""),

@@ -2,7 +2,9 @@
 
 Every action is a `DraftAction` row; an edit also keeps a word-level diff and a
 `LearningSample`. Sending goes through the same one-send-per-draft booking as auto-send, so a
-double click (or two operators at once) books exactly one send.
+double click (or two operators at once) books exactly one send. The booking is auto-send's
+and the learning sample's stage is the pipeline's: both are reached through
+drafts.review_ports, which those apps fill in.
 """
 
 from __future__ import annotations
@@ -18,24 +20,20 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from autosend.models import ScheduledSend
-from autosend.scheduling import draft_send_approved, scheduled_send_undo
 from drafts.draft_states import draft_transition
 from drafts.models import Draft, DraftAction, LearningSample, Notification
-from pipeline.models import PipelineArtifact, Stage
+from drafts.review_ports import BookedSend, review_sends, text_origin
 from workspaces.errors import Conflict, DomainError, NotFound
 
 S = Draft.Status
 REASON_CODES: tuple[str, ...] = tuple(DraftAction.RejectReason.values)
-# Stages whose output can be the text an operator sees, latest first.
-_TEXT_STAGES = (Stage.REVISION_REVISER, Stage.VERIFIER, Stage.GENERATION)
 _TOKEN = re.compile(r"\s+|[^\s]+")
 
 
 @dataclass(frozen=True)
 class Approval:
     action: DraftAction
-    send: ScheduledSend
+    send: BookedSend
 
 
 def text_normalize(text: str) -> str:
@@ -65,38 +63,17 @@ def _draft_status_conflict(draft_id: Any) -> Conflict:
     """The 409 for a draft that moved under us, naming where it is now."""
     current = Draft.objects.filter(pk=draft_id).values_list("status", flat=True).first()
     label = S(current).label.lower() if current else "gone"
-    booked = ScheduledSend.objects.filter(draft_id=draft_id).values_list("status", flat=True)
+    booked = review_sends().send_state(draft_id=draft_id)
     details: dict[str, Any] = {"status": current}
-    if booked:
-        details["send_status"] = booked[0]
+    if booked is not None:
+        details["send_status"] = booked.status
     return Conflict(f"This draft is no longer waiting for review (it is {label}).", details=details)
 
 
-def _book_approved_send(*, draft: Draft, user: Any, text: str) -> ScheduledSend | None:
+def _book_approved_send(*, draft: Draft, user: Any, text: str) -> BookedSend | None:
     # The one place an approval books its send: the same exactly-once delivery path as
     # auto-send, delivered right after commit rather than at the next beat.
-    return draft_send_approved(draft=draft, user=user, text=text)
-
-
-def _sample_origin(draft: Draft) -> tuple[str, str, str]:
-    """(stage, prompt key, prompt version) that produced the text the operator edited: the
-    latest text-producing artifact with exactly that text, else the draft's own record."""
-    fallback_stage = Stage.REVISION_REVISER if draft.revision_applied else Stage.GENERATION
-    if draft.run_id is not None:
-        artifact = (
-            PipelineArtifact.objects.filter(run_id=draft.run_id, stage__in=_TEXT_STAGES)
-            .filter(text=draft.text)
-            .order_by("-created_at", "-id")
-            .only("stage", "prompt_key", "prompt_version")
-            .first()
-        )
-        if artifact is not None:
-            return (
-                artifact.stage,
-                artifact.prompt_key or draft.prompt_key,
-                artifact.prompt_version or draft.prompt_version,
-            )
-    return fallback_stage, draft.prompt_key, draft.prompt_version
+    return review_sends().approved_send_book(draft=draft, user=user, text=text)
 
 
 def _review_done(draft_id: Any) -> None:
@@ -148,7 +125,7 @@ def _learning_sample_keep(*, draft: Draft, final_text: str, diff: list[dict[str,
         existing.diff = text_diff(existing.original, final_text)
         existing.save(update_fields=["final", "diff"])
         return
-    stage, prompt_key, prompt_version = _sample_origin(draft)
+    stage, prompt_key, prompt_version = text_origin(draft)
     LearningSample.objects.create(
         workspace_id=draft.workspace_id,
         draft_id=draft.pk,
@@ -181,23 +158,22 @@ def draft_undo(*, draft: Draft, user: Any) -> DraftAction:
     """Stop an approved (or automatic) reply that has not gone out yet and put the draft back
     to review. Exactly once: a second undo, or one after the reply was sent, is a 409."""
     with transaction.atomic():
-        if not scheduled_send_undo(draft_id=draft.pk):
-            current = ScheduledSend.objects.filter(draft_id=draft.pk).values_list(
-                "status", flat=True
-            )
-            if current and current[0] in (ScheduledSend.Status.SENDING, ScheduledSend.Status.SENT):
+        sends = review_sends()
+        if not sends.send_undo(draft_id=draft.pk):
+            current = sends.send_state(draft_id=draft.pk)
+            if current is not None and current.gone_out:
                 raise Conflict(
                     "Too late to undo: the reply has already gone out.",
                     details={
                         "status": Draft.objects.get(pk=draft.pk).status,
-                        "send_status": current[0],
+                        "send_status": current.status,
                     },
                 )
             raise Conflict(
                 "There is nothing to undo: this reply is not waiting to be sent.",
                 details={
                     "status": Draft.objects.get(pk=draft.pk).status,
-                    "send_status": current[0] if current else None,
+                    "send_status": current.status if current else None,
                 },
             )
         return DraftAction.objects.create(draft_id=draft.pk, user=user, kind=DraftAction.Kind.UNDO)
@@ -232,14 +208,9 @@ def draft_reject(*, draft: Draft, user: Any, reason: str, note: str = "") -> Dra
         if current not in (S.PENDING, S.SCHEDULED):
             raise _draft_status_conflict(draft.pk)
         if current == S.SCHEDULED:
-            cancelled = ScheduledSend.objects.filter(
-                draft_id=draft.pk, status=ScheduledSend.Status.SCHEDULED
-            ).update(
-                status=ScheduledSend.Status.CANCELLED,
-                cancel_reason="rejected by operator",
-                finished_at=timezone.now(),
-            )
-            if not cancelled and ScheduledSend.objects.filter(draft_id=draft.pk).exists():
+            sends = review_sends()
+            cancelled = sends.send_call_off(draft_id=draft.pk, reason="rejected by operator")
+            if not cancelled and sends.send_state(draft_id=draft.pk) is not None:
                 raise _draft_status_conflict(draft.pk)  # delivery claimed it first
         if not draft_transition(draft_id=draft.pk, from_status=current, to_status=S.REJECTED):
             raise _draft_status_conflict(draft.pk)

@@ -13,14 +13,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, F, Func, IntegerField, Max, Min, Q, QuerySet, Subquery
+from django.db.models import Count, F, Func, IntegerField, Min, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Substr
 
-from autosend.models import ScheduledSend
 from drafts.assignment import NOBODY, owned_by_q, unowned_q
 from drafts.models import Draft, DraftAction, LearningSample, Message, Notification, Proposal
 from drafts.search import drafts_matching
-from pipeline.models import PipelineArtifact
 from workspaces.models import Channel, Workspace
 
 S = Draft.Status
@@ -131,15 +129,6 @@ def drafts_lead_names(*, workspace: Workspace, ids: list[str]) -> dict[str, str]
     return {str(pk): name or "" for pk, name in rows}
 
 
-def sends_waiting_until(*, workspace: Workspace, ids: list[str]) -> datetime | None:
-    """The latest time any of these drafts' approved replies goes out (None when none is
-    waiting): until then the queue offers "Undo"."""
-    found = ScheduledSend.objects.filter(
-        workspace=workspace, draft_id__in=ids, status=ScheduledSend.Status.SCHEDULED
-    ).aggregate(until=Max("run_at"))
-    return found["until"]
-
-
 def drafts_page(
     *,
     workspace: Workspace,
@@ -194,12 +183,6 @@ def draft_thread(*, draft: Draft, limit: int = 50) -> list[Message]:
     )
     messages.reverse()
     return messages
-
-
-def draft_artifacts(*, draft: Draft) -> list[PipelineArtifact]:
-    if draft.run_id is None:
-        return []
-    return list(PipelineArtifact.objects.filter(run_id=draft.run_id).order_by("created_at", "id"))
 
 
 def draft_actions(*, draft: Draft) -> list[DraftAction]:

@@ -31,9 +31,9 @@ from prometheus_client.registry import Collector
 
 from autosend.models import ScheduledSend
 from drafts.models import Message
+from ops.figures import backlog_snapshot, celery_queue_depth
 from pipeline.models import PipelineRun
 from pipeline.provider_health import HEALTH_WINDOW, providers_health
-from workspaces.ops import backlog_snapshot, celery_queue_depth
 
 RECENT = timedelta(hours=24)
 RECENT_LABEL = "24h"

@@ -1,6 +1,6 @@
-"""Admin: runs with their artifacts, knowledge, AI telemetry and job runs. Staff who are not
-true super-admins see only their own workspaces' rows (global job runs are theirs alone).
-Runs, telemetry and job runs are records: read-only."""
+"""Admin: runs with their artifacts, knowledge and AI telemetry. Staff who are not true
+super-admins see only their own workspaces' rows. Runs and telemetry are records: read-only
+(the job runs' admin is in workspaces.admin, beside the ledger)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from pipeline.models import (
-    AIInteraction,
-    JobRun,
-    KnowledgeDocument,
-    PipelineArtifact,
-    PipelineRun,
-)
+from pipeline.models import AIInteraction, KnowledgeDocument, PipelineArtifact, PipelineRun
 from workspaces.admin import WorkspaceScopedAdmin
 
 
@@ -134,20 +128,3 @@ class AIInteractionAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
     ]
     list_filter = ["stage", "provider", "outcome"]
     readonly_fields = [f.name for f in AIInteraction._meta.fields]
-
-
-@admin.register(JobRun)
-class JobRunAdmin(ReadOnlyMixin, WorkspaceScopedAdmin):
-    list_display = [
-        "created_at",
-        "type",
-        "workspace",
-        "status",
-        "started_at",
-        "finished_at",
-        "error",
-    ]
-    list_filter = ["type", "status"]
-    search_fields = ["id"]
-    readonly_fields = [f.name for f in JobRun._meta.fields]
-    list_select_related = ["workspace"]

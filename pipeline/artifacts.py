@@ -10,12 +10,15 @@ from typing import Any
 
 from django.db import transaction
 
+from drafts.models import Draft
 from pipeline.llm.usage import Usage
-from pipeline.models import AIInteraction, PipelineArtifact
+from pipeline.models import AIInteraction, PipelineArtifact, Stage
 from pipeline.prompts import RenderedPrompt
 
 PAYLOAD_CAP_BYTES = 32 * 1024
 PREVIEW_CHARS = 2000
+# Stages whose output can be the text an operator sees, latest first.
+TEXT_STAGES = (Stage.REVISION_REVISER, Stage.VERIFIER, Stage.GENERATION)
 
 
 def payload_cap(payload: Any) -> Any:
@@ -73,3 +76,25 @@ def artifacts_write(
         return
     with transaction.atomic():
         artifacts_insert(artifacts=artifacts, interactions=interactions)
+
+
+def draft_text_origin(draft: Draft) -> tuple[str, str, str]:
+    """(stage, prompt key, prompt version) that produced the text the operator edited: the
+    latest text-producing artifact with exactly that text, else the draft's own record. The
+    review service asks it through drafts.review_ports (registered in PipelineConfig.ready)."""
+    fallback_stage = Stage.REVISION_REVISER if draft.revision_applied else Stage.GENERATION
+    if draft.run_id is not None:
+        artifact = (
+            PipelineArtifact.objects.filter(run_id=draft.run_id, stage__in=TEXT_STAGES)
+            .filter(text=draft.text)
+            .order_by("-created_at", "-id")
+            .only("stage", "prompt_key", "prompt_version")
+            .first()
+        )
+        if artifact is not None:
+            return (
+                artifact.stage,
+                artifact.prompt_key or draft.prompt_key,
+                artifact.prompt_version or draft.prompt_version,
+            )
+    return fallback_stage, draft.prompt_key, draft.prompt_version

@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from config.db import is_postgresql
 from pipeline.grounding import keywords
-from pipeline.jobs import job_run
 from pipeline.language import search_terms
-from pipeline.models import JobType, KnowledgeDocument
+from pipeline.models import KnowledgeDocument
 from workspaces.errors import Conflict, DomainError
-from workspaces.models import Workspace, outbound_url_errors
+from workspaces.jobs import job_run
+from workspaces.models import JobType, Workspace, outbound_url_errors
 
 # A refreshed document is fetched again every 1 hour to 1 year.
 REFRESH_INTERVAL_HOURS_MAX = 24 * 366

@@ -29,10 +29,10 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from pipeline.fetchers import Fetcher, FetchError, HttpFetcher
-from pipeline.jobs import job_run
 from pipeline.knowledge import knowledge_content_hash
-from pipeline.models import JobType, KnowledgeDocument
-from workspaces.models import Workspace
+from pipeline.models import KnowledgeDocument
+from workspaces.jobs import job_run
+from workspaces.models import JobType, Workspace
 
 logger = logging.getLogger("pipeline.knowledge_refresh")
 

@@ -7,14 +7,33 @@ than that is left for a person to look at)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipeline.jobs import job_run
-from pipeline.models import JobRun, JobType, PipelineRun
+from pipeline.models import PipelineRun
+from workspaces.jobs import job_run
+from workspaces.models import JobRun, JobType
+
+
+def run_context_packs_erase(*, message_ids: Sequence[Any]) -> int:
+    """Drop the context packs (the thread's text) of the runs these messages triggered, when
+    message retention erases them; returns how many. A run still RUNNING may resume from its
+    pack, so it keeps it; one that ended never reads it again."""
+    return (
+        PipelineRun.objects.filter(trigger_message_id__in=message_ids, context_pack__isnull=False)
+        .exclude(status=PipelineRun.Status.RUNNING)
+        .update(context_pack=None)
+    )
+
+
+def messages_erased_receive(*, message_ids: Sequence[Any], **_: Any) -> int:
+    """drafts.signals.messages_erased, in the sender's transaction."""
+    return run_context_packs_erase(message_ids=message_ids)
 
 
 def pipeline_runs_purge(*, batch_size: int) -> int:

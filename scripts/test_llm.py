@@ -116,11 +116,11 @@ def run_messages(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     from autosend.models import ScheduledSend
     from drafts.models import Conversation, Draft, Message
+    from ops.provisioning import workspace_provision
     from pipeline.knowledge import knowledge_file_read
     from pipeline.models import AIInteraction, PipelineRun
     from pipeline.runner import pipeline_run_for_message
     from workspaces.models import Lead, WorkspaceSettings
-    from workspaces.provisioning import workspace_provision
 
     provisioned = workspace_provision(
         name=f"test-llm {timezone.now():%Y%m%d-%H%M%S}",

@@ -11,10 +11,10 @@ from typing import Any
 from django.utils import timezone
 
 from drafts.models import Conversation, Message
+from ops.provisioning import DEMO_KNOWLEDGE, Provisioned, workspace_provision
 from pipeline.knowledge import knowledge_file_read
 from tests.factories import LeadFactory, MessageFactory
 from workspaces.models import Channel, Lead
-from workspaces.provisioning import DEMO_KNOWLEDGE, Provisioned, workspace_provision
 
 DEV_SET = Path(__file__).resolve().parent / "data" / "inbound_dev.jsonl"
 

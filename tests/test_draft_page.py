@@ -10,9 +10,9 @@ from django.test import Client
 from django.utils import timezone
 
 from autosend.models import ScheduledSend
-from drafts.draft_page import run_summary
 from drafts.models import ConversationAssignment, Draft, DraftAction, LearningSample
 from drafts.quoted_text import message_parts
+from review.draft_page import run_summary
 from tests.factories import (
     ConversationFactory,
     LeadFactory,

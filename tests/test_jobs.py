@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from drafts.review import draft_approve
 from pipeline import tasks
-from pipeline.jobs import IllegalJobTransition, job_run, job_run_create, job_run_transition
-from pipeline.models import JobRun, JobType, PipelineRun
+from pipeline.models import PipelineRun
 from tests.conftest import ApiClient
 from tests.factories import PipelineRunFactory, make_draft
 from tests.timing_helpers import Thread
+from workspaces.jobs import IllegalJobTransition, job_run, job_run_create, job_run_transition
+from workspaces.models import JobRun, JobType
 
 S = JobRun.Status
 

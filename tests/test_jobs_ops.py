@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from pipeline.jobs import job_run
-from pipeline.models import JobRun, JobType
 from tests.factories import MembershipFactory, UserFactory
-from workspaces.models import Role
+from workspaces.jobs import job_run
+from workspaces.models import JobRun, JobType, Role
 
 URL = "/ops/jobs/"
 
@@ -128,11 +127,11 @@ def test_the_admin_lists_runs_read_only_and_scoped(
 ) -> None:
     theirs = _run("knowledge_import", "succeeded", workspace=other_tenant.workspace)
     client.force_login(superadmin)
-    listing = client.get("/admin/pipeline/jobrun/", {"status__exact": "failed"})
+    listing = client.get("/admin/workspaces/jobrun/", {"status__exact": "failed"})
     assert listing.status_code == 200
     assert listing.content.decode().count('class="field-type"') == 2
-    assert client.get("/admin/pipeline/jobrun/add/").status_code == 403
-    detail = client.get(f"/admin/pipeline/jobrun/{runs[1].pk}/change/").content.decode()
+    assert client.get("/admin/workspaces/jobrun/add/").status_code == 403
+    detail = client.get(f"/admin/workspaces/jobrun/{runs[1].pk}/change/").content.decode()
     assert "OperationalError: lost" in detail
     assert 'name="_save"' not in detail
 
@@ -140,11 +139,11 @@ def test_the_admin_lists_runs_read_only_and_scoped(
     staff.user_permissions.add(*_permissions("view_jobrun"))
     MembershipFactory(user=staff, workspace=tenant.workspace, role=Role.ADMIN)
     client.force_login(staff)
-    page = client.get("/admin/pipeline/jobrun/").content.decode()
+    page = client.get("/admin/workspaces/jobrun/").content.decode()
     # Their workspace's three runs; not the global backfill, not the other workspace's run.
     assert page.count('class="field-type"') == 3
-    assert client.get(f"/admin/pipeline/jobrun/{theirs.pk}/change/").status_code == 302
-    assert client.get(f"/admin/pipeline/jobrun/{runs[1].pk}/change/").status_code == 302
+    assert client.get(f"/admin/workspaces/jobrun/{theirs.pk}/change/").status_code == 302
+    assert client.get(f"/admin/workspaces/jobrun/{runs[1].pk}/change/").status_code == 302
 
 
 def _permissions(*codenames: str) -> list[Any]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from ops.provisioning import DEMO_KNOWLEDGE
 from pipeline.knowledge import knowledge_documents_load, knowledge_file_read
 from pipeline.models import KnowledgeDocument
 from tests.conftest import ApiClient
-from workspaces.provisioning import DEMO_KNOWLEDGE
 
 
 def _load_demo(workspace):

@@ -24,7 +24,8 @@ from pipeline.knowledge_refresh import (
     knowledge_documents_claim_due,
     knowledge_refresh_due,
 )
-from pipeline.models import JobRun, KnowledgeDocument
+from pipeline.models import KnowledgeDocument
+from workspaces.models import JobRun
 
 OLD_BODY = "Solar panel installation takes two days and includes a free roof inspection."
 NEW_PAGE = """<!doctype html><html><head><title>Heat pumps</title>

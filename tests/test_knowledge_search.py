@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from ops.provisioning import DEMO_KNOWLEDGE
 from pipeline.knowledge import (
     KNOWLEDGE_SEARCH_SQL,
     KNOWLEDGE_SEARCH_VECTOR,
@@ -13,7 +14,6 @@ from pipeline.knowledge import (
     knowledge_search,
 )
 from pipeline.models import KnowledgeDocument
-from workspaces.provisioning import DEMO_KNOWLEDGE
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import F
 from django.utils import timezone
 
-from drafts import tasks
+from drafts import signals, tasks
 from drafts.models import (
     Conversation,
     Draft,
@@ -23,13 +24,13 @@ from drafts.models import (
     Proposal,
 )
 from drafts.retention import erase_marker, message_retention_apply
-from pipeline.models import JobRun, PipelineRun
+from pipeline.models import PipelineRun
 from tests.conftest import ApiClient
 from tests.factories import PipelineRunFactory
 from tests.timing_helpers import Thread
 from timing.models import ResponseTimingEvent
 from timing.processor import response_timing_process
-from workspaces.models import WorkspaceSettings
+from workspaces.models import JobRun, WorkspaceSettings
 from workspaces.services import workspace_settings_update
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -302,3 +303,16 @@ def test_the_marker_says_when_in_utc() -> None:
         datetime(2026, 11, 22, 11, 0), timezone=timezone.get_fixed_timezone(60)
     )
     assert erase_marker(moment) == MARKER
+
+
+def test_erasing_without_pipeline_listening_fails_instead_of_keeping_the_text(
+    history: History, tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pipeline erases its run's copy of the thread on `drafts.signals.messages_erased`; with
+    nothing connected, retention stops (and rolls back) rather than leave that copy behind."""
+    monkeypatch.setattr(signals.messages_erased, "receivers", [])
+    monkeypatch.setattr(signals.messages_erased, "sender_receivers_cache", {})
+    with pytest.raises(ImproperlyConfigured, match="messages_erased"):
+        message_retention_apply(workspace=tenant.workspace, now=NOW)
+    assert Message.objects.filter(body_erased_at__isnull=False).count() == 0
+    assert PipelineRun.objects.filter(context_pack__isnull=False).exists()

@@ -12,9 +12,7 @@ from django.utils import timezone
 from autosend.models import ScheduledSend
 from config.celery import app as celery_app
 from drafts.models import Draft, Message
-from pipeline.models import AIInteraction, PipelineArtifact, PipelineRun
-from tests.ops_builders import inbound_message, make_draft
-from workspaces.ops import (
+from ops.figures import (
     ChannelRate,
     ai_ops_feed,
     backlog_snapshot,
@@ -26,6 +24,8 @@ from workspaces.ops import (
     revision_latency_histogram,
     stage_summary,
 )
+from pipeline.models import AIInteraction, PipelineArtifact, PipelineRun
+from tests.ops_builders import inbound_message, make_draft
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -8,8 +8,7 @@ from fractions import Fraction
 import pytest
 from django.utils import timezone
 
-from tests.ops_builders import make_draft, review
-from workspaces.ops_quality import (
+from ops.quality import (
     PromptQuality,
     ReviewOutcome,
     edit_size_words,
@@ -18,6 +17,7 @@ from workspaces.ops_quality import (
     suggested_threshold,
     threshold_suggestions,
 )
+from tests.ops_builders import make_draft, review
 
 APPROVE, EDIT, REJECT = "approve", "edit", "reject"
 

@@ -13,7 +13,7 @@ from pipeline.models import KnowledgeDocument
 from workspaces.models import ApiToken, Channel, Lead, Membership, Workspace, WorkspaceSettings
 from workspaces.tokens import api_token_authenticate
 
-DATA = Path(__file__).resolve().parent.parent / "workspaces" / "demo" / "knowledge_demo.jsonl"
+DATA = Path(__file__).resolve().parent.parent / "ops" / "demo" / "knowledge_demo.jsonl"
 
 
 def run(*args: str) -> dict:

@@ -8,7 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from autosend.delivery import scheduled_sends_deliver_due
@@ -19,7 +21,7 @@ from pipeline import stages
 from pipeline.llm import LLMPermanentError
 from pipeline.models import PipelineArtifact, Stage
 from pipeline.runner import pipeline_run_for_message
-from tests.conftest import ApiClient
+from tests.conftest import ApiClient, build_tenant
 from tests.ops_builders import make_draft, review
 from tests.pipeline_support import channel_of, demo_workspace, inbound
 
@@ -202,3 +204,48 @@ def test_ops_workspace_page_and_auto_send_confirmation_show_the_evidence(
         approved = page.split('data-testid="approved-unchanged-7d">')[1].split("</td>")[0]
         assert "50%" in approved
         assert "1 of 2 reviewed" in approved
+
+
+def test_ops_overview_lists_each_workspaces_30_day_shadow_figures(
+    client, tenant, other_tenant, superadmin
+):
+    now = timezone.now()
+    # 20 days ago: outside the workspace page's 7 days, inside the overview's 30.
+    for would_send, kind in [(True, "approve"), (True, "edit"), (True, None), (False, "approve")]:
+        draft = make_draft(tenant.email_channel, created_at=now - timedelta(days=20))
+        verdict(draft, would_send=would_send, at=now - timedelta(days=20))
+        if kind:
+            review(draft, tenant.operator, kind, at=now - timedelta(days=19), final_text="x")
+    client.force_login(superadmin)
+
+    page = client.get("/ops/").content.decode()
+
+    def cell(slug: str) -> str:
+        return page.split(f'data-testid="ws-shadow-{slug}">')[1].split("</td>")[0]
+
+    acme = cell(tenant.workspace.slug)
+    assert "75%" in acme
+    assert "3 of 4 drafts" in acme
+    assert "50% approved unchanged" in acme
+    assert "(1 of 2)" in acme
+    quiet = cell(other_tenant.workspace.slug)
+    assert "0 of 0 drafts" in quiet
+    assert "none reviewed" in quiet
+
+
+def test_ops_overview_reads_the_shadow_figures_in_one_query_for_the_page(
+    client, tenant, superadmin
+):
+    client.force_login(superadmin)
+
+    def verdict_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/ops/").status_code == 200
+        return sum('FROM "autosend_autosendverdict"' in q["sql"] for q in queries)
+
+    assert verdict_queries() == 1
+    for name in ("Beta", "Gamma"):
+        other = build_tenant(name)
+        draft = make_draft(other.email_channel, created_at=timezone.now())
+        verdict(draft, would_send=True, at=timezone.now())
+    assert verdict_queries() == 1

@@ -124,3 +124,36 @@ def test_ops_shows_the_shadow_evidence(browser, live_server, tenant, superadmin,
     session.shot(f"shadow-confirm-{width}")
     assert session.errors == []
     session.close()
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_ops_overview_lists_the_30_day_shadow_rate_per_workspace(
+    browser,  # noqa: F811
+    live_server,
+    tenant,
+    superadmin,
+    width,
+):
+    confident, _ = _seed(tenant)
+    DraftAction.objects.create(draft=confident, user=tenant.operator, kind="approve")
+    AutoSendVerdict.objects.update(created_at=timezone.now() - timedelta(days=12))
+    session = Session(browser, live_server.url, width=width)
+    page = session.page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", superadmin.username)
+    page.fill("#id_password", "pass-12345-word")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/ops/")
+    cell = page.locator(f"[data-testid=ws-shadow-{tenant.workspace.slug}]")
+    cell.scroll_into_view_if_needed()
+    assert cell.is_visible()
+    text = cell.inner_text()
+    assert "50%" in text
+    assert "1 of 2 drafts" in text
+    assert "100% approved unchanged" in text
+    page.locator("#workspaces").scroll_into_view_if_needed()
+    session.shot(f"ops-overview-shadow-{width}")
+    assert _no_sideways_scroll(page)
+    assert session.errors == []
+    session.close()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from timing.processor import response_timing_process
+
 
 @shared_task(name="timing.process_response_timing", ignore_result=True)
 def process_response_timing() -> None:
     """One bounded, idempotent tick of the response-timing processor; a tick that finds the
     watermark locked by a slower one returns at once."""
-    from timing.processor import response_timing_process
-
     response_timing_process()

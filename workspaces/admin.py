@@ -18,6 +18,7 @@ from workspaces.models import (
     REVISION_KNOBS,
     ApiToken,
     Channel,
+    JobRun,
     Lead,
     Membership,
     OutboundWebhook,
@@ -268,6 +269,31 @@ class WebhookDeliveryAdmin(WorkspaceScopedAdmin):
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(JobRun)
+class JobRunAdmin(WorkspaceScopedAdmin):
+    """Job runs are records: read-only. Global runs (no workspace) are true super-admins' alone."""
+
+    list_display = [
+        "created_at",
+        "type",
+        "workspace",
+        "status",
+        "started_at",
+        "finished_at",
+        "error",
+    ]
+    list_filter = ["type", "status"]
+    search_fields = ["id"]
+    readonly_fields = [f.name for f in JobRun._meta.fields]
+    list_select_related = ["workspace"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:

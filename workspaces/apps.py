@@ -1,6 +1,7 @@
 import logging
 
 from django.apps import AppConfig
+from django.conf import settings
 
 logger = logging.getLogger("replydesk.config")
 
@@ -10,8 +11,6 @@ class WorkspacesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.conf import settings
-
         backends = getattr(settings, "BACKENDS", None)
         if backends is not None:
             logger.info(backends.describe())

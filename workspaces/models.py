@@ -431,3 +431,71 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.pk} ({self.status})"
+
+
+class JobType(models.TextChoices):
+    """Every long-running background job that records a `JobRun`."""
+
+    KNOWLEDGE_IMPORT = "knowledge_import", "Knowledge import"
+    KNOWLEDGE_REFRESH = "knowledge_refresh", "Knowledge refresh"
+    LEARNING_SAMPLE_EXPORT = "learning_sample_export", "Learning-sample export"
+    TIMING_BACKFILL = "timing_backfill", "Response-timing backfill"
+    PIPELINE_RUN_PURGE = "pipeline_run_purge", "Pipeline-run purge"
+    MESSAGE_RETENTION = "message_retention", "Message retention"
+
+
+class JobRun(models.Model):
+    """One run of a background job: what, for which workspace (none: global), how it went and
+    what it counted. Status moves forward only (QUEUED → RUNNING → SUCCEEDED | FAILED, or
+    QUEUED → FAILED), through `workspaces.jobs`. The table keeps the name it had in pipeline,
+    where the ledger began: every app records its jobs here, so it stands at the base."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    type = models.CharField(max_length=30, choices=JobType.choices)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="job_runs"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    # rows_processed and duration_ms always; job-specific counts beside them. Numbers only.
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "pipeline_jobrun"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(type__in=JobType.values), name="jobrun_type_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="jobrun_status_known",
+            ),
+            # Started when it left the queue (a job failed before starting has no start);
+            # finished exactly when it is over.
+            models.CheckConstraint(
+                condition=models.Q(
+                    status="queued", started_at__isnull=True, finished_at__isnull=True
+                )
+                | models.Q(status="running", started_at__isnull=False, finished_at__isnull=True)
+                | models.Q(status="succeeded", started_at__isnull=False, finished_at__isnull=False)
+                | models.Q(status="failed", finished_at__isnull=False),
+                name="jobrun_times_match_status",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at"], name="jobrun_time"),
+            models.Index(fields=["type", "status", "-created_at"], name="jobrun_type_status_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.pk} ({self.status})"

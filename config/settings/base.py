@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "drafts",
     "pipeline",
     "autosend",
+    "review",
     "timing",
     "ops",
 ]

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 
 from config.labels import human_label
 from drafts.assignment import conversation_owner
+from drafts.models import Proposal
 
 register = template.Library()
 
@@ -102,8 +103,6 @@ def user_label(user: Any) -> str:
 @register.filter
 def attr_of(lead: Any, field: str) -> str:
     """A lead's current value of a proposal's field (only fields a proposal can name)."""
-    from drafts.models import Proposal
-
     if field not in Proposal.Field.values:
         return ""
     return str(getattr(lead, field, "") or "")

@@ -23,6 +23,7 @@ from pipeline.llm.catalogue import model_coerce, reasoning_effort_for
 from pipeline.llm.errors import THROTTLED, LLMError, LLMMalformedOutput, LLMPermanentError
 from pipeline.llm.limits import llm_rate_limited, llm_slot
 from pipeline.llm.offline import OfflineProvider
+from pipeline.llm.openai_provider import OpenAIProvider
 from pipeline.llm.provider import Provider, ProviderReply
 from pipeline.llm.usage import CallContext, Usage
 from pipeline.models import AIInteraction
@@ -40,8 +41,6 @@ _OFFLINE = OfflineProvider()
 def provider_current() -> Provider:
     """The provider `LLM_PROVIDER` names (read per call, so settings overrides apply)."""
     if settings.LLM_PROVIDER == "openai":
-        from pipeline.llm.openai_provider import OpenAIProvider
-
         return OpenAIProvider(
             api_key=settings.OPENAI_API_KEY,
             base_url=settings.OPENAI_BASE_URL,

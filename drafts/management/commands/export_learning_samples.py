@@ -15,9 +15,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from drafts.models import LearningSample
 from drafts.selectors import learning_sample_json, learning_samples_iter
-from pipeline.jobs import job_run
-from pipeline.models import JobType
-from workspaces.models import Workspace
+from workspaces.jobs import job_run
+from workspaces.models import JobType, Workspace
 
 BAR_WIDTH = 30
 

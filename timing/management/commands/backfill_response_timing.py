@@ -8,13 +8,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from config.db import is_postgresql
-from pipeline.jobs import job_run
-from pipeline.models import JobType
 from timing.processor import (
     BACKFILL_BATCH_SIZE,
     message_total,
     response_timing_backfill,
 )
+from workspaces.jobs import job_run
+from workspaces.models import JobType
 
 
 class ProgressBar:

@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ops.provisioning import DEMO_PASSWORD, Provisioned, demo_seed
 from workspaces.errors import DomainError
-from workspaces.provisioning import DEMO_PASSWORD, Provisioned, demo_seed
 
 
 def print_provisioned(command: BaseCommand, provisioned: Provisioned, as_json: bool) -> None:

@@ -15,8 +15,8 @@ from django.utils import timezone
 from config.db import is_postgresql
 from drafts.ingest import ReceivedWebhook, webhook_event_ingest
 from drafts.webhook_schema import WebhookPayload
+from ops.provisioning import DEMO_LEADS
 from workspaces.models import Channel, Workspace
-from workspaces.provisioning import DEMO_LEADS
 
 SAM, LEE, ANA = ({k: v for k, v in lead.items() if k != "timezone"} for lead in DEMO_LEADS)
 

@@ -23,10 +23,9 @@ from django.db import DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from pipeline.models import JobRun, JobType
-from workspaces.models import Workspace
+from workspaces.models import JobRun, JobType, Workspace
 
-logger = logging.getLogger("pipeline.jobs")
+logger = logging.getLogger("workspaces.jobs")
 
 S = JobRun.Status
 

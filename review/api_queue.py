@@ -14,10 +14,10 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from drafts.api import ActionOut, DraftOut, action_out, draft_or_404, draft_out
 from drafts.assignment import conversation_assign
 from drafts.bulk import BULK_MAX, drafts_bulk_decide
 from drafts.review import draft_undo
+from review.api import ActionOut, DraftOut, action_out, draft_or_404, draft_out
 from workspaces.context import API_AUTH, actor_of
 
 router = Router(tags=["queue"], auth=API_AUTH)

@@ -29,10 +29,11 @@ from drafts.review import (
     notification_mark_read,
     reject_reason_parse,
 )
-from pipeline.jobs import job_run
-from pipeline.models import JobType
+from review import selectors as review_selectors
 from workspaces.context import API_AUTH, actor_of
 from workspaces.errors import NotFound
+from workspaces.jobs import job_run
+from workspaces.models import JobType
 
 router = Router(tags=["drafts"], auth=API_AUTH)
 
@@ -430,7 +431,7 @@ def draft_get(request: HttpRequest, draft_id: UUID) -> dict[str, Any]:
         **draft_out(draft),
         "original_text": draft.original_text,
         "run": run,
-        "artifacts": selectors.draft_artifacts(draft=draft),
+        "artifacts": review_selectors.draft_artifacts(draft=draft),
         "actions": [action_out(a) for a in selectors.draft_actions(draft=draft)],
         "scheduled_send": _send_out(getattr(draft, "scheduled_send", None)),
     }

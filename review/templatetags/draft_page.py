@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from drafts.draft_page import lead_zone
 from drafts.quoted_text import MessageParts, message_parts
+from review.draft_page import lead_zone
 
 register = template.Library()
 

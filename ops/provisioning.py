@@ -1,4 +1,8 @@
-"""Provisioning: the demo workspace and new workspaces, idempotently, as CONTRACTS.md fixes."""
+"""Provisioning: the demo workspace and new workspaces, idempotently, as CONTRACTS.md fixes.
+
+It stands in `ops`, at the top, because a provisioned workspace is made of several apps'
+rows: the tenant, its people, channels and token (workspaces' services) and its knowledge
+documents (`pipeline.knowledge`), in one transaction."""
 
 from __future__ import annotations
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ops.management.commands.seed_demo import print_provisioned
+from ops.provisioning import workspace_provision
 from pipeline.knowledge import knowledge_file_read
 from workspaces.errors import DomainError
-from workspaces.management.commands.seed_demo import print_provisioned
 from workspaces.models import ChannelKind
-from workspaces.provisioning import workspace_provision
 
 
 class Command(BaseCommand):

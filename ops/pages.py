@@ -13,15 +13,9 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from autosend.kill_switches import kill_switches
-from autosend.shadow import shadow_figures
+from autosend.shadow import ShadowWindow, shadow_figures
 from config.charts import Bar, Series, histogram, line_chart
-from pipeline.jobs import job_runs
-from pipeline.models import Stage
-from pipeline.provider_health import providers_health
-from workspaces.analytics_db import analytics_db
-from workspaces.forms import FeedFilterForm, JobFilterForm, KnobsForm
-from workspaces.models import REVISION_KNOBS, Workspace
-from workspaces.ops import (
+from ops.figures import (
     WINDOWS,
     WindowFigures,
     ai_ops_feed,
@@ -33,19 +27,27 @@ from workspaces.ops import (
     stage_summary,
     workspaces_with_settings,
 )
-from workspaces.ops_quality import (
+from ops.forms import FeedFilterForm, JobFilterForm, KnobsForm
+from ops.quality import (
     MIN_DRAFTS_FOR_SUGGESTION,
     TARGET_APPROVED_UNCHANGED,
     prompt_quality,
     review_outcomes,
     threshold_suggestions,
 )
+from pipeline.models import Stage
+from pipeline.provider_health import providers_health
+from workspaces.analytics_db import analytics_db
+from workspaces.jobs import job_runs
+from workspaces.models import REVISION_KNOBS, Workspace
 
 WORKSPACES_PER_PAGE = 50
 HISTORY_PER_PAGE = 25
 FEED_PER_PAGE = 50
 JOBS_PER_PAGE = 50
 HEALTH_POLL_SECONDS = 10
+# The overview's workspace list shows the longest shadow window: the evidence for auto-send.
+OVERVIEW_SHADOW_WINDOW = "30d"
 JOB_COLUMN_METRICS = frozenset({"rows_processed", "duration_ms"})
 STAGE_LABELS = dict(Stage.choices)
 
@@ -136,12 +138,19 @@ def auto_send_confirmation_context(*, workspace: Workspace, next_url: str) -> di
     }
 
 
+def _shadow_window(windows: list[ShadowWindow], name: str) -> ShadowWindow:
+    return next(window for window in windows if window.window == name)
+
+
 def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     workspaces = Paginator(workspaces_with_settings(), WORKSPACES_PER_PAGE).get_page(page)
+    page_ids = [ws.pk for ws in workspaces]
     suggestions = threshold_suggestions(
-        review_outcomes(now=now, workspace_ids=[ws.pk for ws in workspaces], edit_sizes=False)
+        review_outcomes(now=now, workspace_ids=page_ids, edit_sizes=False)
     )
+    # One query for the whole page; each row shows its 30-day window.
+    shadow = shadow_figures(workspace_ids=page_ids, now=now)
     return {
         "ops_section": "overview",
         **ops_health_context(now=now),
@@ -158,7 +167,11 @@ def ops_overview_context(*, page: Any = None, now: datetime | None = None) -> di
             height=240,
         ),
         "workspaces": workspaces,
-        "workspace_rows": [(ws, suggestions.get(ws.pk)) for ws in workspaces],
+        "workspace_rows": [
+            (ws, suggestions.get(ws.pk), _shadow_window(shadow[ws.pk], OVERVIEW_SHADOW_WINDOW))
+            for ws in workspaces
+        ],
+        "shadow_window_days": OVERVIEW_SHADOW_WINDOW.removesuffix("d"),
         "recent_changes": settings_changes()[:10],
         "min_drafts": MIN_DRAFTS_FOR_SUGGESTION,
         "target": TARGET_APPROVED_UNCHANGED,

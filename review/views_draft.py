@@ -23,14 +23,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from drafts import selectors
 from drafts.assignment import conversation_assign
-from drafts.draft_page import (
-    blocked_explanation,
-    lead_panel,
-    next_pending_draft_id,
-    run_summary,
-    send_waiting,
-    workspace_threshold,
-)
 from drafts.handwritten import draft_reply_handwritten, newer_inbound_since, replied_since
 from drafts.models import Draft, DraftAction
 from drafts.review import (
@@ -48,6 +40,15 @@ from drafts.review import (
 )
 from drafts.views import _actor, _htmx, _queue_row_response, _safe_next
 from pipeline.models import Stage
+from review import selectors as review_selectors
+from review.draft_page import (
+    blocked_explanation,
+    lead_panel,
+    next_pending_draft_id,
+    run_summary,
+    send_waiting,
+    workspace_threshold,
+)
 from workspaces.context import Actor
 from workspaces.errors import DomainError
 
@@ -81,7 +82,7 @@ def _render_draft(
     text: str | None = None,
 ) -> HttpResponse:
     lead = draft.conversation.lead
-    artifacts = selectors.draft_artifacts(draft=draft)
+    artifacts = review_selectors.draft_artifacts(draft=draft)
     rejected = draft.status == Draft.Status.REJECTED
     waiting = send_waiting(getattr(draft, "scheduled_send", None))
     return render(

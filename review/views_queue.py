@@ -30,6 +30,7 @@ from drafts.context_processors import request_nav_counts
 from drafts.models import Draft, DraftAction
 from drafts.review import draft_hold_of
 from drafts.views import QueueRow, _actor, _htmx, _safe_next, _uuid_or_none
+from review import selectors as review_selectors
 from workspaces.context import Actor, session_actor
 from workspaces.errors import DomainError
 
@@ -318,7 +319,7 @@ def _decide(
         )
     done = [r.id for r in results if r.ok]
     until = (
-        selectors.sends_waiting_until(workspace=actor.workspace, ids=done)
+        review_selectors.sends_waiting_until(workspace=actor.workspace, ids=done)
         if action == "approve" and done
         else None
     )
