@@ -86,6 +86,9 @@ try:
     # A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
     # dead worker's run is resumed by another within about this long plus one sweep (10 s).
     PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 30, minimum=3)
+    # A send still `sending` this long after its claim belongs to a dead worker: it becomes
+    # `unknown` for an operator (never resent). Default: the hard task time limit (300 s).
+    AUTO_SEND_SENDING_TIMEOUT_SECONDS = env_int("AUTO_SEND_SENDING_TIMEOUT_SECONDS", 300, minimum=1)
     # Finished background-job records (JobRun) older than this are purged with the runs.
     JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 90, minimum=1)
     # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
@@ -337,7 +340,7 @@ PIPELINE_RETRY_FOR = timedelta(hours=6)
 # Delivery: a due send more than this late is cancelled as stale (and goes back to review);
 # a row still `sending` after the hard task time limit belongs to a dead worker (→ unknown).
 AUTO_SEND_STALE_AFTER = timedelta(hours=1)
-AUTO_SEND_SENDING_TIMEOUT = timedelta(seconds=CELERY_TASK_TIME_LIMIT)
+AUTO_SEND_SENDING_TIMEOUT = timedelta(seconds=AUTO_SEND_SENDING_TIMEOUT_SECONDS)
 AUTO_SEND_DELIVERY_BATCH = 50
 AUTO_SEND_DELIVERY_BUDGET_SECONDS = 60.0
 AUTO_SEND_WEBHOOK_TIMEOUT_SECONDS = 10.0
