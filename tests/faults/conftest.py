@@ -18,16 +18,22 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
+from django.conf import settings
 
 from tests.live_processes import REPO, free_port, process_group_stop, subprocess_env
-from tests.test_llm_openai import FakeOpenAI
+from tests.test_llm_openai import FakeOpenAI, canned
 from tests.webhooks import encode, signature_headers
 from workspaces.models import Channel
 
 LOGS = REPO / "test-artifacts" / "faults"
-# A short lease so a dead worker's run lapses in seconds (production: 30 s); the sweeps run
-# on their real schedules (resume every 10 s, unstarted messages after 15 s).
+# A short lease so a dead worker's run lapses in seconds (production: 30 s), and shorter sweeps
+# (production: every 10 s, a message unstarted after 15 s, a first parked retry after ~5 s), so
+# the suite waits seconds where production waits tens of them. The tests print both.
 LEASE_SECONDS = 6
+SWEEP_EVERY_SECONDS = 3
+SWEEP_AFTER_SECONDS = 5
+RETRY_BASE_SECONDS = 1
 
 
 def wait_until(
@@ -92,6 +98,7 @@ class Stack:
     url: str = ""
     # Settings a test needs in every process it starts (e.g. a shorter sending timeout).
     extra_env: dict[str, str] = field(default_factory=dict)
+    model: FakeOpenAI | None = None
 
     def env(self) -> dict[str, str]:
         return {
@@ -105,6 +112,9 @@ class Stack:
             "LLM_TIMEOUT_SECONDS": "60",
             "LLM_MAX_RETRIES": "0",
             "PIPELINE_LEASE_SECONDS": str(LEASE_SECONDS),
+            "PIPELINE_SWEEP_EVERY_SECONDS": str(SWEEP_EVERY_SECONDS),
+            "PIPELINE_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER_SECONDS),
+            "PIPELINE_RETRY_BASE_SECONDS": str(RETRY_BASE_SECONDS),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
@@ -148,11 +158,12 @@ class Stack:
         def up() -> bool:
             # Serving, not just listening: gunicorn's master binds the port before its workers
             # have loaded Django, and on a busy machine that takes longer than a webhook's
-            # timeout. Any answer (a 503 when the database refuses the web) will do.
+            # timeout. Any answer (a 503 when the database refuses the web, after its pool
+            # timeout) will do.
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {(self.log_dir / 'web.log').read_text()}")
             try:
-                httpx.get(f"{self.url}/api/v1/health", timeout=2)
+                httpx.get(f"{self.url}/api/v1/health", timeout=15)
             except httpx.HTTPError:
                 return False
             return True
@@ -223,13 +234,28 @@ def post_webhook(
     )
 
 
-@pytest.fixture
-def log_dir(request: pytest.FixtureRequest) -> Path:
-    path = LOGS / request.node.name[:80]
+def _log_dir_fresh(name: str) -> Path:
+    path = LOGS / name[:80]
     path.mkdir(parents=True, exist_ok=True)
     for old in path.iterdir():
         old.unlink()
     return path
+
+
+def _fake_model_start() -> FakeOpenAI:
+    fake = FakeOpenAI()
+    fake.thread.start()
+    return fake
+
+
+def _fake_model_stop(fake: FakeOpenAI) -> None:
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def log_dir(request: pytest.FixtureRequest) -> Path:
+    return _log_dir_fresh(request.node.name)
 
 
 @pytest.fixture
@@ -243,11 +269,9 @@ def redis_server(log_dir: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def fake_model() -> Iterator[FakeOpenAI]:
     """The model server, in this process on a free port; tests set its `responder`."""
-    fake = FakeOpenAI()
-    fake.thread.start()
+    fake = _fake_model_start()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    _fake_model_stop(fake)
 
 
 @pytest.fixture
@@ -256,6 +280,67 @@ def stack(
 ) -> Iterator[Stack]:
     """Processes share data with the test only through committed rows (transactional_db);
     they are stopped before the database is flushed."""
-    live = Stack(redis=redis_server, log_dir=log_dir, llm_base_url=fake_model.base_url)
+    live = Stack(
+        redis=redis_server, log_dir=log_dir, llm_base_url=fake_model.base_url, model=fake_model
+    )
     yield live
     live.stop_all()
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """How a module's shared processes are started: `Stack.up` arguments and extra settings.
+    A module overrides the `stack_options` fixture to change them."""
+
+    up: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def stack_options() -> StackOptions:
+    return StackOptions()
+
+
+@pytest.fixture(scope="module")
+def module_stack(
+    request: pytest.FixtureRequest, stack_options: StackOptions, django_db_setup: None
+) -> Iterator[Stack]:
+    """One Redis, model server, gunicorn, worker and beat for every test of a module that
+    stops nothing: starting them is most of a fault test's time on a busy machine. Only the
+    test database is shared with the tests (each test's rows are committed, then flushed)."""
+    log = _log_dir_fresh(request.module.__name__.rsplit(".", 1)[-1])
+    fake = _fake_model_start()
+    redis_server = RedisServer(log_dir=log)
+    redis_server.start()
+    live = Stack(
+        redis=redis_server,
+        log_dir=log,
+        llm_base_url=fake.base_url,
+        model=fake,
+        extra_env=stack_options.env,
+    )
+    try:
+        live.up(**stack_options.up)
+        yield live
+    finally:
+        live.stop_all()
+        redis_server.kill()
+        _fake_model_stop(fake)
+
+
+@pytest.fixture
+def shared_stack(transactional_db: None, module_stack: Stack) -> Stack:
+    """The module's processes, with the model well-behaved again and no provider cooldown
+    left in Redis by an earlier test's 429."""
+    assert module_stack.model is not None
+    module_stack.model.responder = canned
+    module_stack.model.script.clear()
+    module_stack.model.requests.clear()
+    client = redis.Redis.from_url(module_stack.redis.url)
+    try:
+        keys = list(client.scan_iter(match=f"{settings.LLM_LIMITER_PREFIX}:llm:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+    return module_stack
