@@ -26,9 +26,9 @@ COPIES = 12
 
 @pytest.fixture(scope="module")
 def stack_options() -> StackOptions:
-    """One gunicorn (3 processes of 4 threads, so copies really race) for both tests; no
+    """One gunicorn (2 processes of 6 threads, so copies really race) for both tests; no
     worker: the pipeline runs in the test where it must (it is not what is under test)."""
-    return StackOptions(up={"web_workers": 3, "web_threads": 4, "workers": (), "beat": False})
+    return StackOptions(up={"web_workers": 2, "web_threads": 6, "workers": (), "beat": False})
 
 
 def test_concurrent_copies_of_one_webhook_make_one_message(shared_stack):
