@@ -136,7 +136,7 @@ def test_answers_slower_than_the_client_timeout_park_the_run_until_the_model_is_
     def responder(request: dict[str, Any]) -> Reply:
         reply = canned(request)
         if slow.now_faulty():
-            reply.delay = CLIENT_TIMEOUT_SECONDS * 2  # the client gives up first
+            reply.delay = CLIENT_TIMEOUT_SECONDS * 4  # the client gives up long before
         return reply
 
     shared_stack.model.responder = responder
@@ -149,7 +149,7 @@ def test_answers_slower_than_the_client_timeout_park_the_run_until_the_model_is_
     timeouts = AIInteraction.objects.filter(run=run, outcome="timeout")
     # The client really gave up at its timeout, not when the slow answer came.
     assert all(
-        CLIENT_TIMEOUT_SECONDS * 1000 <= ms < CLIENT_TIMEOUT_SECONDS * 2 * 1000
+        CLIENT_TIMEOUT_SECONDS * 1000 <= ms < CLIENT_TIMEOUT_SECONDS * 3 * 1000
         for ms in timeouts.values_list("latency_ms", flat=True)
     )
     print(
