@@ -6,6 +6,7 @@ whole process group of a worker, as a crashed machine would."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import httpx
 import pytest
 import redis
 from django.conf import settings
+from django.db import connection
 
 from tests.live_processes import REPO, free_port, process_group_stop, subprocess_env
 from tests.test_llm_openai import FakeOpenAI, canned
@@ -285,6 +287,9 @@ def stack(
     )
     yield live
     live.stop_all()
+    # A killed process's session may still be finishing a statement, holding locks the
+    # flush (TRUNCATE) would deadlock with.
+    wait_until(lambda: not _others_busy(), timeout=15, what="the killed processes' sessions")
 
 
 @dataclass(frozen=True)
@@ -328,10 +333,43 @@ def module_stack(
         _fake_model_stop(fake)
 
 
+def _others_busy() -> int:
+    """Sessions on the test database, other than this one, inside a statement or a
+    transaction (they may hold locks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND state <> 'idle'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _workers_signal(stack: Stack, sig: int) -> None:
+    for process in stack.workers.values():
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+
+
+def _workers_pause(stack: Stack) -> None:
+    """SIGSTOP the workers at a moment none of their sessions holds a lock, so the flush
+    between tests (TRUNCATE) cannot deadlock with a sweep's SELECT … FOR UPDATE."""
+    deadline = time.monotonic() + 15
+    while True:
+        _workers_signal(stack, signal.SIGSTOP)
+        if not _others_busy():
+            return  # stopped while idle: they stay idle
+        _workers_signal(stack, signal.SIGCONT)
+        if time.monotonic() > deadline:
+            raise AssertionError("the workers never went idle to let the database be flushed")
+        time.sleep(0.05)
+
+
 @pytest.fixture
-def shared_stack(transactional_db: None, module_stack: Stack) -> Stack:
+def shared_stack(transactional_db: None, module_stack: Stack) -> Iterator[Stack]:
     """The module's processes, with the model well-behaved again and no provider cooldown
-    left in Redis by an earlier test's 429."""
+    left in Redis by an earlier test's 429; paused while the database is flushed after it."""
+    _workers_signal(module_stack, signal.SIGCONT)
     assert module_stack.model is not None
     module_stack.model.responder = canned
     module_stack.model.script.clear()
@@ -343,4 +381,5 @@ def shared_stack(transactional_db: None, module_stack: Stack) -> Stack:
             client.delete(*keys)
     finally:
         client.close()
-    return module_stack
+    yield module_stack
+    _workers_pause(module_stack)
