@@ -89,6 +89,15 @@ try:
     # A run's lease (pipeline.runs): renewed every third of it by the worker's heartbeat, so a
     # dead worker's run is resumed by another within about this long plus one sweep (10 s).
     PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 30, minimum=3)
+    # A send still `sending` this long after its claim belongs to a dead worker: it becomes
+    # `unknown` for an operator (never resent). Default: the hard task time limit (300 s).
+    AUTO_SEND_SENDING_TIMEOUT_SECONDS = env_int("AUTO_SEND_SENDING_TIMEOUT_SECONDS", 300, minimum=1)
+    # How often beat runs the two pipeline sweeps (unstarted messages, lapsed or due runs), how
+    # old a message with no run must be before it counts as unstarted, and the first parked
+    # retry's backoff. Production keeps the defaults; the fault suite shortens them.
+    PIPELINE_SWEEP_EVERY_SECONDS = env_int("PIPELINE_SWEEP_EVERY_SECONDS", 10, minimum=1)
+    PIPELINE_SWEEP_AFTER_SECONDS = env_int("PIPELINE_SWEEP_AFTER_SECONDS", 15, minimum=1)
+    PIPELINE_RETRY_BASE_SECONDS = float(env_int("PIPELINE_RETRY_BASE_SECONDS", 5, minimum=1))
     # Finished background-job records (JobRun) older than this are purged with the runs.
     JOB_RUN_RETENTION_DAYS = env_int("JOB_RUN_RETENTION_DAYS", 90, minimum=1)
     # Development and tests only: lets outbound requests (reply webhooks, workflow webhooks,
@@ -282,15 +291,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Re-publish inbound messages whose pipeline never started (broker down at commit).
     "pipeline.sweep_unstarted_messages": {
         "task": "pipeline.sweep_unstarted_messages",
-        "schedule": 10.0,
-        "options": {"expires": 9},  # a sweep still queued when the next one is due is moot
+        "schedule": float(PIPELINE_SWEEP_EVERY_SECONDS),
+        # A sweep still queued when the next one is due is moot.
+        "options": {"expires": PIPELINE_SWEEP_EVERY_SECONDS * 0.9},
     },
     "pipeline-purge-old-runs": {"task": "pipeline.purge_old_runs", "schedule": timedelta(hours=1)},
     # Runs whose worker died (lease lapsed) or whose parked retry is due: seconds, not minutes.
     "pipeline-resume-stale-runs": {
         "task": "pipeline.resume_stale_runs",
-        "schedule": 10.0,
-        "options": {"expires": 9},
+        "schedule": float(PIPELINE_SWEEP_EVERY_SECONDS),
+        "options": {"expires": PIPELINE_SWEEP_EVERY_SECONDS * 0.9},
     },
     # Knowledge documents whose refresh is due, one bounded batch per tick.
     "pipeline-refresh-due-knowledge": {
@@ -333,18 +343,17 @@ REVIEW_HOLD_DURATION = timedelta(minutes=10)
 # An inbound message with no run this long after it arrived lost its publish (broker down or
 # restarted empty, worker dead before the run began): the sweep (every 10 s) publishes it
 # again, so it starts within about 25 s.
-PIPELINE_SWEEP_AFTER = timedelta(seconds=15)
+PIPELINE_SWEEP_AFTER = timedelta(seconds=PIPELINE_SWEEP_AFTER_SECONDS)
 # A run the sweeper enqueued again is not enqueued again before this (it may wait in a queue).
 PIPELINE_REQUEUE_GRACE_SECONDS = 60
 # Transient provider trouble: retry with jittered backoff from 5 s up to 10 min between tries,
 # for up to 6 h after the run started; after that, or once answered, a person takes over.
-PIPELINE_RETRY_BASE_SECONDS = 5.0
 PIPELINE_RETRY_MAX_SECONDS = 600.0
 PIPELINE_RETRY_FOR = timedelta(hours=6)
 # Delivery: a due send more than this late is cancelled as stale (and goes back to review);
 # a row still `sending` after the hard task time limit belongs to a dead worker (→ unknown).
 AUTO_SEND_STALE_AFTER = timedelta(hours=1)
-AUTO_SEND_SENDING_TIMEOUT = timedelta(seconds=CELERY_TASK_TIME_LIMIT)
+AUTO_SEND_SENDING_TIMEOUT = timedelta(seconds=AUTO_SEND_SENDING_TIMEOUT_SECONDS)
 AUTO_SEND_DELIVERY_BATCH = 50
 AUTO_SEND_DELIVERY_BUDGET_SECONDS = 60.0
 AUTO_SEND_WEBHOOK_TIMEOUT_SECONDS = 10.0

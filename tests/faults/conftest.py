@@ -6,6 +6,7 @@ whole process group of a worker, as a crashed machine would."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -18,16 +19,23 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
+from django.conf import settings
+from django.db import connection
 
 from tests.live_processes import REPO, free_port, process_group_stop, subprocess_env
-from tests.test_llm_openai import FakeOpenAI
+from tests.test_llm_openai import FakeOpenAI, canned
 from tests.webhooks import encode, signature_headers
 from workspaces.models import Channel
 
 LOGS = REPO / "test-artifacts" / "faults"
-# A short lease so a dead worker's run lapses in seconds (production: 30 s); the sweeps run
-# on their real schedules (resume every 10 s, unstarted messages after 15 s).
+# A short lease so a dead worker's run lapses in seconds (production: 30 s), and shorter sweeps
+# (production: every 10 s, a message unstarted after 15 s, a first parked retry after ~5 s), so
+# the suite waits seconds where production waits tens of them. The tests print both.
 LEASE_SECONDS = 6
+SWEEP_EVERY_SECONDS = 3
+SWEEP_AFTER_SECONDS = 5
+RETRY_BASE_SECONDS = 1
 
 
 def wait_until(
@@ -90,6 +98,9 @@ class Stack:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     url: str = ""
+    # Settings a test needs in every process it starts (e.g. a shorter sending timeout).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    model: FakeOpenAI | None = None
 
     def env(self) -> dict[str, str]:
         return {
@@ -103,7 +114,11 @@ class Stack:
             "LLM_TIMEOUT_SECONDS": "60",
             "LLM_MAX_RETRIES": "0",
             "PIPELINE_LEASE_SECONDS": str(LEASE_SECONDS),
+            "PIPELINE_SWEEP_EVERY_SECONDS": str(SWEEP_EVERY_SECONDS),
+            "PIPELINE_SWEEP_AFTER_SECONDS": str(SWEEP_AFTER_SECONDS),
+            "PIPELINE_RETRY_BASE_SECONDS": str(RETRY_BASE_SECONDS),
             "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
         }
 
     def _spawn(
@@ -143,9 +158,17 @@ class Stack:
         self.url = f"http://127.0.0.1:{port}"
 
         def up() -> bool:
+            # Serving, not just listening: gunicorn's master binds the port before its workers
+            # have loaded Django, and on a busy machine that takes longer than a webhook's
+            # timeout. Any answer (a 503 when the database refuses the web, after its pool
+            # timeout) will do.
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {(self.log_dir / 'web.log').read_text()}")
-            return _port_answers(port)
+            try:
+                httpx.get(f"{self.url}/api/v1/health", timeout=15)
+            except httpx.HTTPError:
+                return False
+            return True
 
         return up
 
@@ -213,13 +236,28 @@ def post_webhook(
     )
 
 
-@pytest.fixture
-def log_dir(request: pytest.FixtureRequest) -> Path:
-    path = LOGS / request.node.name[:80]
+def _log_dir_fresh(name: str) -> Path:
+    path = LOGS / name[:80]
     path.mkdir(parents=True, exist_ok=True)
     for old in path.iterdir():
         old.unlink()
     return path
+
+
+def _fake_model_start() -> FakeOpenAI:
+    fake = FakeOpenAI()
+    fake.thread.start()
+    return fake
+
+
+def _fake_model_stop(fake: FakeOpenAI) -> None:
+    fake.server.shutdown()
+    fake.server.server_close()
+
+
+@pytest.fixture
+def log_dir(request: pytest.FixtureRequest) -> Path:
+    return _log_dir_fresh(request.node.name)
 
 
 @pytest.fixture
@@ -233,11 +271,9 @@ def redis_server(log_dir: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def fake_model() -> Iterator[FakeOpenAI]:
     """The model server, in this process on a free port; tests set its `responder`."""
-    fake = FakeOpenAI()
-    fake.thread.start()
+    fake = _fake_model_start()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    _fake_model_stop(fake)
 
 
 @pytest.fixture
@@ -246,6 +282,104 @@ def stack(
 ) -> Iterator[Stack]:
     """Processes share data with the test only through committed rows (transactional_db);
     they are stopped before the database is flushed."""
-    live = Stack(redis=redis_server, log_dir=log_dir, llm_base_url=fake_model.base_url)
+    live = Stack(
+        redis=redis_server, log_dir=log_dir, llm_base_url=fake_model.base_url, model=fake_model
+    )
     yield live
     live.stop_all()
+    # A killed process's session may still be finishing a statement, holding locks the
+    # flush (TRUNCATE) would deadlock with.
+    wait_until(lambda: not _others_busy(), timeout=15, what="the killed processes' sessions")
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """How a module's shared processes are started: `Stack.up` arguments and extra settings.
+    A module overrides the `stack_options` fixture to change them."""
+
+    up: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def stack_options() -> StackOptions:
+    return StackOptions()
+
+
+@pytest.fixture(scope="module")
+def module_stack(
+    request: pytest.FixtureRequest, stack_options: StackOptions, django_db_setup: None
+) -> Iterator[Stack]:
+    """One Redis, model server, gunicorn, worker and beat for every test of a module that
+    stops nothing: starting them is most of a fault test's time on a busy machine. Only the
+    test database is shared with the tests (each test's rows are committed, then flushed)."""
+    log = _log_dir_fresh(request.module.__name__.rsplit(".", 1)[-1])
+    fake = _fake_model_start()
+    redis_server = RedisServer(log_dir=log)
+    redis_server.start()
+    live = Stack(
+        redis=redis_server,
+        log_dir=log,
+        llm_base_url=fake.base_url,
+        model=fake,
+        extra_env=stack_options.env,
+    )
+    try:
+        live.up(**stack_options.up)
+        yield live
+    finally:
+        live.stop_all()
+        redis_server.kill()
+        _fake_model_stop(fake)
+
+
+def _others_busy() -> int:
+    """Sessions on the test database, other than this one, inside a statement or a
+    transaction (they may hold locks)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            "AND state <> 'idle'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _workers_signal(stack: Stack, sig: int) -> None:
+    for process in stack.workers.values():
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+
+
+def _workers_pause(stack: Stack) -> None:
+    """SIGSTOP the workers at a moment none of their sessions holds a lock, so the flush
+    between tests (TRUNCATE) cannot deadlock with a sweep's SELECT … FOR UPDATE."""
+    deadline = time.monotonic() + 15
+    while True:
+        _workers_signal(stack, signal.SIGSTOP)
+        if not _others_busy():
+            return  # stopped while idle: they stay idle
+        _workers_signal(stack, signal.SIGCONT)
+        if time.monotonic() > deadline:
+            raise AssertionError("the workers never went idle to let the database be flushed")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def shared_stack(transactional_db: None, module_stack: Stack) -> Iterator[Stack]:
+    """The module's processes, with the model well-behaved again and no provider cooldown
+    left in Redis by an earlier test's 429; paused while the database is flushed after it."""
+    _workers_signal(module_stack, signal.SIGCONT)
+    assert module_stack.model is not None
+    module_stack.model.responder = canned
+    module_stack.model.script.clear()
+    module_stack.model.requests.clear()
+    client = redis.Redis.from_url(module_stack.redis.url)
+    try:
+        keys = list(client.scan_iter(match=f"{settings.LLM_LIMITER_PREFIX}:llm:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+    yield module_stack
+    _workers_pause(module_stack)

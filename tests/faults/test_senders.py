@@ -14,7 +14,7 @@ from autosend.delivery import scheduled_sends_deliver_due
 from drafts.ingest import THREAD_SHARED_REASON
 from drafts.models import Conversation, Draft, InboundEvent, Message
 from pipeline.runner import pipeline_run_for_message
-from tests.faults.conftest import post_webhook
+from tests.faults.conftest import StackOptions, post_webhook
 from tests.pipeline_support import channel_of, demo_workspace
 from tests.webhooks import payload
 from workspaces.models import WorkspaceSettings
@@ -24,10 +24,17 @@ pytestmark = pytest.mark.faults
 COPIES = 12
 
 
-def test_concurrent_copies_of_one_webhook_make_one_message(stack):
+@pytest.fixture(scope="module")
+def stack_options() -> StackOptions:
+    """One gunicorn (2 processes of 6 threads, so copies really race) for both tests; no
+    worker: the pipeline runs in the test where it must (it is not what is under test)."""
+    return StackOptions(up={"web_workers": 2, "web_threads": 6, "workers": (), "beat": False})
+
+
+def test_concurrent_copies_of_one_webhook_make_one_message(shared_stack):
+    stack = shared_stack
     demo = demo_workspace()
     channel = channel_of(demo, "email")
-    stack.up(web_workers=3, web_threads=4, workers=(), beat=False)
     body = payload(message={"external_id": "dup-1"})
 
     with ThreadPoolExecutor(max_workers=COPIES) as pool:
@@ -40,11 +47,11 @@ def test_concurrent_copies_of_one_webhook_make_one_message(stack):
     assert InboundEvent.objects.filter(status="processed").count() == 1
 
 
-def test_a_thread_id_reused_by_another_lead_never_gets_an_automatic_reply(stack):
+def test_a_thread_id_reused_by_another_lead_never_gets_an_automatic_reply(shared_stack):
+    stack = shared_stack
     demo = demo_workspace()
     WorkspaceSettings.objects.filter(workspace=demo.workspace).update(auto_send_enabled=True)
     channel = channel_of(demo, "email")
-    stack.up(workers=(), beat=False)
     sent_at = (timezone.now() - timedelta(minutes=20)).replace(microsecond=0)
 
     def write(external_id: str, lead: dict[str, str], at: timedelta) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from drafts.models import Draft
 from pipeline.models import PipelineRun
-from tests.faults.conftest import LEASE_SECONDS, post_webhook, wait_until
+from tests.faults.conftest import LEASE_SECONDS, SWEEP_EVERY_SECONDS, post_webhook, wait_until
 from tests.pipeline_support import channel_of, demo_workspace
 from tests.test_llm_openai import Reply, canned
 from tests.webhooks import payload
@@ -65,7 +65,8 @@ def test_a_worker_killed_mid_llm_call_is_resumed_by_another_with_one_draft(stack
     assert Draft.objects.filter(trigger_message_id=message_id).count() == 1
     assert PipelineRun.objects.filter(trigger_message_id=message_id).count() == 1
     assert draft.run_id == run.pk
-    # The lease lapses within LEASE_SECONDS and the resume sweep runs every 10 s.
+    # The lease lapses within LEASE_SECONDS, the resume sweep runs every SWEEP_EVERY_SECONDS
+    # (production: 30 s and 10 s, well inside the 60 s).
     assert recovery < 60
     print(f"\nfault: worker killed mid-LLM-call -> draft {recovery:.1f} s later "
-          f"(lease {LEASE_SECONDS} s)")  # fmt: skip
+          f"(lease {LEASE_SECONDS} s, sweep every {SWEEP_EVERY_SECONDS} s)")  # fmt: skip
