@@ -78,7 +78,7 @@ try:
     LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 2, minimum=0)
     # Model calls in flight across every worker process and machine (pipeline/llm/limits.py),
     # shared through Redis; how long a thread waits for a slot before its run is parked.
-    LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 300, minimum=1)
+    LLM_MAX_CONCURRENCY = env_int("LLM_MAX_CONCURRENCY", 500, minimum=1)
     LLM_SLOT_WAIT_SECONDS = env_int("LLM_SLOT_WAIT_SECONDS", 60, minimum=1)
     # A 429 whose Retry-After is at least this long pauses every caller (a quota exhausted);
     # shorter ones only shrink the shared window of calls in flight (pipeline/llm/limits.py).
