@@ -41,7 +41,7 @@ run: install
 	@$(PY) manage.py seed_demo --print-logins
 	@$(PY) manage.py demo_messages
 	@$(PY) manage.py collectstatic --no-input -v 0
-	@echo "Starting web (http://127.0.0.1:8000/), worker and beat. Ctrl-C stops all three."
+	@echo "Starting web (http://127.0.0.1:$${WEB_PORT:-8000}/), worker and beat. Ctrl-C stops all three."
 	@$(VENV)/bin/honcho -f Procfile.dev start
 
 lint: install

@@ -110,8 +110,13 @@ def complete[T: BaseModel](
     matched the schema, or a rejected request.
     """
     provider = provider_current()
-    chosen_model = model_coerce(model)
-    effort = reasoning_effort_for(chosen_model, reasoning_effort)
+    if provider.resolves_models and model:
+        # A self-hosted server's own model list decides (`capabilities.model_resolve`, in the
+        # provider, after the probe): a name chosen from that list is in no hosted catalogue.
+        chosen_model, effort = model, reasoning_effort
+    else:
+        chosen_model = model_coerce(model)
+        effort = reasoning_effort_for(chosen_model, reasoning_effort)
     max_attempts = 1 + int(settings.LLM_MAX_RETRIES)
     totals = {"input": 0, "output": 0, "reasoning": 0, "cached": 0}
     started = time.perf_counter()
