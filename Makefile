@@ -29,11 +29,22 @@ test-llm: install
 	@$(PY) scripts/test_llm.py
 
 # `make run LLM=local` runs the product against `make llm-local` (started in another terminal).
+# The local server answers one request at a time and queues the rest: more calls in flight
+# than one only time out in its queue (and are retried, and time out again), so the product
+# holds one slot; replies get the budgets `make test-llm` measures (scripts/test_llm.py).
 ifeq ($(LLM),local)
-run: export LLM_PROVIDER := openai
-run: export OPENAI_BASE_URL := http://127.0.0.1:$(or $(LLM_LOCAL_PORT),8090)/v1
-run: export OPENAI_API_KEY := local-dummy-key
-run: export LLM_DEFAULT_MODEL := gemma-3-270m
+export LLM_PROVIDER := openai
+export OPENAI_BASE_URL := http://127.0.0.1:$(or $(LLM_LOCAL_PORT),8090)/v1
+export OPENAI_API_KEY := local-dummy-key
+export LLM_DEFAULT_MODEL := gemma-3-270m
+export LLM_MAX_CONCURRENCY ?= 1
+export LLM_TIMEOUT_SECONDS ?= 120
+export LLM_SLOT_WAIT_SECONDS ?= 300
+export LLM_MAX_TOKENS_STRATEGY ?= 200
+export LLM_MAX_TOKENS_DRAFT ?= 200
+export LLM_MAX_TOKENS_VERIFY ?= 250
+export LLM_MAX_TOKENS_OVERSEER ?= 120
+export LLM_MAX_TOKENS_EVALUATE ?= 150
 endif
 run: install
 	@$(PY) scripts/dev_database.py
@@ -41,7 +52,7 @@ run: install
 	@$(PY) manage.py seed_demo --print-logins
 	@$(PY) manage.py demo_messages
 	@$(PY) manage.py collectstatic --no-input -v 0
-	@echo "Starting web (http://127.0.0.1:8000/), worker and beat. Ctrl-C stops all three."
+	@echo "Starting web (http://127.0.0.1:$${WEB_PORT:-8000}/), worker and beat. Ctrl-C stops all three."
 	@$(VENV)/bin/honcho -f Procfile.dev start
 
 lint: install

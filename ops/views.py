@@ -34,7 +34,7 @@ from workspaces.access import is_true_superadmin
 from workspaces.analytics_db import analytics_db
 from workspaces.errors import DomainError
 from workspaces.models import SettingsChange, Workspace
-from workspaces.services import workspace_settings_update
+from workspaces.services import workspace_models_check, workspace_settings_update
 
 
 def superadmin_required[**P](
@@ -103,14 +103,21 @@ def ops_workspace_knobs(request: HttpRequest, workspace_id: UUID) -> HttpRespons
     workspace = get_object_or_404(Workspace.objects.select_related("settings"), pk=workspace_id)
     form = KnobsForm(request.POST, ws_settings=workspace.settings)
     if form.is_valid():
+        verdict = workspace_models_check(workspace=workspace, changes=form.changes())
         try:
             rows = workspace_settings_update(
-                workspace=workspace, actor=_user(request), changes=form.changes(), source="ops"
+                workspace=workspace,
+                actor=_user(request),
+                changes=form.changes(),
+                source="ops",
+                models_checked=verdict,
             )
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
             messages.success(request, _changed_message(workspace, rows))
+            if verdict.notice:
+                messages.warning(request, f"{workspace.name}: {verdict.notice}")
             return redirect("ops-workspace", workspace_id=workspace.pk)
     return _workspace_page(request, workspace, form=form, status=400)
 

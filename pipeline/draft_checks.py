@@ -3,7 +3,8 @@
 A model's self-reported confidence is never enough to send a reply on its own: auto-send
 also requires that the draft
 
-- is a reply at all (not empty, not a fragment such as "D" or "No longer"),
+- is a reply at all (not empty, not a fragment such as "D" or "No longer", not the model
+  repeating its own instructions: "You write the reply Demo Co sends to a lead. Follow…"),
 - is in the lead's language,
 - answers the message (shares its subject: the question's words, or booking for a
   meeting request),
@@ -22,8 +23,9 @@ text becomes the draft's `held_reason`, which operators see in the queue.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pipeline.grounding import (
@@ -36,10 +38,12 @@ from pipeline.grounding import (
 )
 from pipeline.language import expanded_keywords, meeting_read, questions_in
 from pipeline.language_id import language_of
+from pipeline.prompts import templates
 from pipeline.schemas import RemovedClaim, VerifierOutput
 
 EMPTY = "empty_draft"
 FRAGMENT = "fragment_draft"
+PROMPT_ECHO = "prompt_echo"
 WRONG_LANGUAGE = "wrong_language"
 UNANSWERED = "unanswered_message"
 UNGROUNDED_CLAIM = "ungrounded_claim"
@@ -49,6 +53,7 @@ VERIFIER_ADDED = "verifier_added_claims"
 CHECK_REASONS: dict[str, str] = {
     EMPTY: "junk draft: the model returned an empty reply",
     FRAGMENT: "junk draft: a fragment, not a reply",
+    PROMPT_ECHO: "junk draft: the model repeated its instructions",
     WRONG_LANGUAGE: "the draft is not in the lead's language",
     UNANSWERED: "the draft does not answer the message",
     UNGROUNDED_CLAIM: "the draft states a number, price, date or link the knowledge does not",
@@ -57,6 +62,9 @@ CHECK_REASONS: dict[str, str] = {
 }
 
 MIN_BODY_WORDS = 3
+# Consecutive words of a prompt's own text that make a draft an echo of its instructions (a
+# reply may say "a colleague will follow up", never eight words of the prompt in a row).
+ECHO_RUN_WORDS = 8
 MIN_BODY_LETTERS = 12
 # A commitment is grounded by a knowledge sentence holding this share of its content words.
 COMMITMENT_SUPPORT = 0.8
@@ -112,6 +120,9 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _LETTER_WORD = re.compile(r"[^\W\d_]+")
+_ECHO_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+# A `$placeholder` in a template: what fills it (the message, the knowledge) may be quoted.
+_PLACEHOLDER = re.compile(r"\$\{?\w+\}?")
 
 
 @dataclass(frozen=True)
@@ -132,11 +143,35 @@ def draft_body(text: str) -> str:
     return _GREETING.sub("", body, count=1).strip()
 
 
+def _word_runs(text: str) -> Iterator[tuple[str, ...]]:
+    words = _ECHO_WORD.findall(text.lower())
+    for start in range(len(words) - ECHO_RUN_WORDS + 1):
+        yield tuple(words[start : start + ECHO_RUN_WORDS])
+
+
+@cache
+def _instruction_runs() -> frozenset[tuple[str, ...]]:
+    """Every run of `ECHO_RUN_WORDS` words in the prompts' fixed text, every version (a
+    placeholder ends a run: what fills it, the message or the knowledge, may be quoted)."""
+    return frozenset(
+        run
+        for template in templates().values()
+        for part in (template.system.template, template.user.template)
+        for chunk in _PLACEHOLDER.split(part)
+        for run in _word_runs(chunk)
+    )
+
+
 def draft_junk_check(text: str) -> CheckFailure | None:
-    """Empty, or too little of a reply to be one: fewer than three words of letters in the
-    body, or more symbols than letters (raw JSON, a number alone)."""
+    """Empty, the prompt's instructions repeated, or too little of a reply to be one: fewer
+    than three words of letters in the body, or more symbols than letters (raw JSON, a number
+    alone)."""
     if not text.strip():
         return CheckFailure(EMPTY)
+    instructions = _instruction_runs()
+    echoed = next((run for run in _word_runs(text) if run in instructions), None)
+    if echoed is not None:
+        return CheckFailure(PROMPT_ECHO, repr(" ".join(echoed)))
     body = draft_body(text)
     words = _LETTER_WORD.findall(body)
     letters = sum(len(word) for word in words)

@@ -17,6 +17,7 @@ from pipeline.draft_checks import (
     CHECK_REASONS,
     EMPTY,
     FRAGMENT,
+    PROMPT_ECHO,
     UNANSWERED,
     UNGROUNDED_CLAIM,
     UNGROUNDED_COMMITMENT,
@@ -75,6 +76,25 @@ def test_a_grounded_answer_passes_every_check():
 )
 def test_junk_drafts_fail_as_junk(text, code):
     assert failed(text) == [code]
+
+
+# What Gemma 3 270M wrote as its draft in the walk-through of `make run LLM=local` (the start
+# of draft_generation.v1's instructions, the workspace name filled in).
+ECHOED_INSTRUCTIONS = (
+    "You write the reply Demo Co sends to a lead. Follow the plan. Every fact, price, number, "
+    "date, time and link you write must come from the knowledge documents listed (or from the "
+    "lead's own messages); if the documents do not answer something, say a colleague will "
+    "follow up rather than guessing."
+)
+
+
+def test_a_draft_that_repeats_the_models_instructions_is_junk():
+    assert failed(ECHOED_INSTRUCTIONS, message="What price do you charge?") == [PROMPT_ECHO]
+
+
+def test_a_reply_that_shares_a_phrase_with_the_instructions_is_not_an_echo():
+    text = GOOD.replace("incentives.", "incentives; a colleague will follow up with a quote.")
+    assert PROMPT_ECHO not in failed(text)
 
 
 def test_twelve_dollars_is_a_price_the_knowledge_never_states():
@@ -186,6 +206,14 @@ def test_a_junk_draft_reaches_the_queue_marked_junk_and_is_never_sent(fake_opena
     assert draft.status == "pending"
     assert draft.held_reason.startswith("junk draft")
     assert "No reply needed" not in draft.held_reason
+    assert_never_sent(draft)
+
+
+def test_a_draft_echoing_its_instructions_is_held_as_junk_with_that_reason(fake_openai, demo):
+    fake_openai.responder = weak_model(draft=ECHOED_INSTRUCTIONS, verified=ECHOED_INSTRUCTIONS)
+    draft = run(demo)
+    assert draft.status == "pending"
+    assert draft.held_reason.startswith(CHECK_REASONS[PROMPT_ECHO])
     assert_never_sent(draft)
 
 

@@ -28,7 +28,7 @@ from workspaces.models import (
     Workspace,
     WorkspaceSettings,
 )
-from workspaces.services import workspace_settings_update
+from workspaces.services import workspace_models_check, workspace_settings_update
 from workspaces.webhooks_out import outbound_webhook_save
 
 
@@ -89,9 +89,16 @@ class WorkspaceSettingsAdmin(WorkspaceScopedAdmin):
         row invalid) propagates to `changeform_view`, which rolls back and says why."""
         changes = {field: form.cleaned_data[field] for field in form.changed_data if field in KNOBS}
         assert isinstance(request.user, User)
+        verdict = workspace_models_check(workspace=obj.workspace, changes=changes)
         workspace_settings_update(
-            workspace=obj.workspace, actor=request.user, changes=changes, source="admin"
+            workspace=obj.workspace,
+            actor=request.user,
+            changes=changes,
+            source="admin",
+            models_checked=verdict,
         )
+        if verdict.notice:
+            self.message_user(request, verdict.notice, messages.WARNING)
 
     def changeform_view(
         self,

@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 
 from workspaces.context import API_AUTH, actor_of
 from workspaces.models import WorkspaceSettings, knob_values
-from workspaces.services import workspace_settings_update
+from workspaces.services import workspace_models_check, workspace_settings_update
 
 router = Router(tags=["workspace"])
 
@@ -31,6 +31,11 @@ class SettingsOut(Schema):
     reply_guidelines: str
     message_retention_days: int | None
     undo_seconds: int
+
+
+class SettingsPatched(SettingsOut):
+    # What the change could not check (a model server that did not answer): saved anyway.
+    notices: list[str]
 
 
 class SettingsPatch(Schema):
@@ -63,13 +68,17 @@ def settings_get(request: HttpRequest) -> dict[str, Any]:
     return _settings_out(WorkspaceSettings.objects.get(workspace=actor.workspace))
 
 
-@router.patch("/workspace/settings", response=SettingsOut, auth=API_AUTH)
+@router.patch("/workspace/settings", response=SettingsPatched, auth=API_AUTH)
 def settings_patch(request: HttpRequest, payload: SettingsPatch) -> dict[str, Any]:
     actor = actor_of(request)
+    changes = payload.model_dump(exclude_unset=True)
+    verdict = workspace_models_check(workspace=actor.workspace, changes=changes)
     workspace_settings_update(
         workspace=actor.workspace,
         actor=actor.user,
-        changes=payload.model_dump(exclude_unset=True),
+        changes=changes,
         source="api",
+        models_checked=verdict,
     )
-    return _settings_out(WorkspaceSettings.objects.get(workspace=actor.workspace))
+    settings_out = _settings_out(WorkspaceSettings.objects.get(workspace=actor.workspace))
+    return {**settings_out, "notices": [verdict.notice] if verdict.notice else []}

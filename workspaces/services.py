@@ -4,6 +4,7 @@ audited path by which any knob changes."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import secrets
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils.text import slugify
 
 from workspaces.access import is_true_superadmin
 from workspaces.errors import DomainError, NotFound, PermissionDenied
+from workspaces.model_choice_port import MODEL_KNOBS, ModelChoiceVerdict, model_choices_verdict
 from workspaces.models import (
     KNOBS,
     REVISION_KNOBS,
@@ -166,6 +168,20 @@ def _settings_problems(
     return problems
 
 
+def workspace_models_check(*, workspace: Workspace, changes: dict[str, Any]) -> ModelChoiceVerdict:
+    """The model names in `changes` that differ from the saved ones, checked against what the
+    model server offers (workspaces/model_choice_port.py). An edge that wants to show the
+    verdict's notice calls this first and hands the verdict to `workspace_settings_update`;
+    otherwise the update runs it. An unchanged name sent back is not checked again, so a client
+    that writes back what it read is never refused for a choice made before."""
+    asked = {knob: str(changes[knob]) for knob in MODEL_KNOBS if changes.get(knob) is not None}
+    if asked:
+        saved = WorkspaceSettings.objects.filter(workspace=workspace).values(*asked).first() or {}
+        asked = {knob: name for knob, name in asked.items() if name != saved.get(knob)}
+    verdict = model_choices_verdict(asked)
+    return dataclasses.replace(verdict, checked=frozenset(MODEL_KNOBS) & set(changes))
+
+
 def workspace_settings_update(
     *,
     workspace: Workspace,
@@ -173,12 +189,15 @@ def workspace_settings_update(
     changes: dict[str, Any],
     source: str,
     system: bool = False,
+    models_checked: ModelChoiceVerdict | None = None,
 ) -> list[SettingsChange]:
     """Change knobs atomically, one `SettingsChange` row per field that really changed.
 
     Revision knobs need a true super-admin (`system=True` is for provisioning commands run by
     an operator at a shell). Validation covers the whole resulting row, so a min delay above
-    the max is refused even when only one of them is sent. Nothing changes on refusal.
+    the max is refused even when only one of them is sent. A model name the model server does
+    not offer is refused (`workspace_models_check`, asked before the row is locked: it may talk
+    to the server). Nothing changes on refusal.
     """
     unknown = sorted(set(changes) - set(KNOBS))
     if unknown:
@@ -191,6 +210,11 @@ def workspace_settings_update(
             "Only a super-admin may change revision settings.",
             details=sorted(REVISION_KNOBS & set(changes)),
         )
+    verdict = models_checked
+    if verdict is None or not (frozenset(MODEL_KNOBS) & set(changes)) <= verdict.checked:
+        verdict = workspace_models_check(workspace=workspace, changes=changes)
+    if verdict.problems:
+        raise DomainError("Invalid settings.", details=list(verdict.problems))
     with transaction.atomic():
         ws_settings = WorkspaceSettings.objects.select_for_update().get(workspace=workspace)
         before = {field: getattr(ws_settings, field) for field in changes}

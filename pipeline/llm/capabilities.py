@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from pydantic import BaseModel
 
-from pipeline.llm.catalogue import KNOWN_MODELS, reasoning_effort_for
+from pipeline.llm.catalogue import KNOWN_MODELS, model_coerce, reasoning_effort_for
 from pipeline.models import Stage
 from pipeline.prompts import RenderedPrompt
 
@@ -56,10 +56,13 @@ class ServerCapabilities:
 
 
 def model_resolve(requested: str, caps: ServerCapabilities) -> str:
-    """The model to send: the requested one when the server offers it (or lists nothing),
-    else the deployment's `LLM_DEFAULT_MODEL` when offered, else the server's first model.
-    A local server that answers any name would otherwise label Gemma's replies `gpt-5-mini`."""
-    if not caps.models or requested in caps.models:
+    """The model to send: the requested one when the server offers it, else the deployment's
+    `LLM_DEFAULT_MODEL` when offered, else the server's first model. A local server that
+    answers any name would otherwise label Gemma's replies `gpt-5-mini`. A server that lists
+    nothing gets the catalogue's coercion (`model_coerce`), as hosted OpenAI does."""
+    if not caps.models:
+        return model_coerce(requested)
+    if requested in caps.models:
         return requested
     default = str(settings.LLM_DEFAULT_MODEL)
     return default if default in caps.models else caps.models[0]

@@ -117,8 +117,13 @@ def complete[T: BaseModel](
     matched the schema, or a rejected request.
     """
     provider = provider_current()
-    chosen_model = model_coerce(model)
-    effort = reasoning_effort_for(chosen_model, reasoning_effort)
+    if provider.resolves_models and model:
+        # A self-hosted server's own model list decides (`capabilities.model_resolve`, in the
+        # provider, after the probe): a name chosen from that list is in no hosted catalogue.
+        chosen_model, effort = model, reasoning_effort
+    else:
+        chosen_model = model_coerce(model)
+        effort = reasoning_effort_for(chosen_model, reasoning_effort)
     max_failures = 1 + int(settings.LLM_MAX_RETRIES)
     # A 429 is the provider pacing us, not the call failing: it is retried (after its
     # Retry-After) for as long as a call may wait for a slot, and does not use up a retry.

@@ -50,12 +50,13 @@ from pipeline.llm.errors import (
 )
 from pipeline.llm.openai_wire import chat_completion_post, json_schema_response_format
 from pipeline.llm.provider import ProviderReply
-from pipeline.llm.server_probe import server_capabilities
+from pipeline.llm.server_probe import hosted_openai, server_capabilities
 from pipeline.prompts import RenderedPrompt
 
 
 @cache
-def _client(api_key: str, base_url: str | None, timeout: float) -> OpenAI:
+def openai_client(api_key: str, base_url: str | None, timeout: float) -> OpenAI:
+    """One SDK client per (key, server, timeout) in a process, shared by its threads."""
     return OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
 
@@ -158,9 +159,10 @@ class OpenAIProvider:
     shared_limits = True
 
     def __init__(self, *, api_key: str, base_url: str | None, timeout: float, mode: str) -> None:
-        self.client = _client(api_key, base_url, timeout)
+        self.client = openai_client(api_key, base_url, timeout)
         self.base_url = base_url
         self.mode = mode
+        self.resolves_models = not hosted_openai(base_url)
 
     def call(
         self,

@@ -26,6 +26,10 @@ class Provider(Protocol):
     name: str
     # Whether calls go to a real server whose limits every worker shares (pipeline.llm.limits).
     shared_limits: bool
+    # Whether the provider resolves model names itself, against the server's own list (a
+    # self-hosted server's `/v1/models`, capabilities.model_resolve): then the gateway passes
+    # a workspace's choice and effort through instead of coercing them to the catalogue.
+    resolves_models: bool
 
     def call(
         self,

@@ -33,6 +33,7 @@ STAGE_RULES: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
 class OfflineProvider:
     name = "offline"
     shared_limits = False  # in-process rules and knowledge: no server to protect
+    resolves_models = False
 
     def call(
         self,
