@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
@@ -38,6 +39,13 @@ def _request(
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
+
+
+def url_as_role(url: str, role: str) -> str:
+    """The database URL signed in as `role` instead of its own user (whatever that user is)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
 
 
 @pytest.fixture
@@ -67,7 +75,7 @@ def _database_back(role: str) -> None:
 
 @pytest.fixture
 def server(refused_role: str, tmp_path: Any) -> Iterator[str]:
-    url = subprocess_env()["DATABASE_URL"].replace("postgres@", f"{refused_role}@", 1)
+    url = url_as_role(subprocess_env()["DATABASE_URL"], refused_role)
     assert refused_role in url
     env = {"DATABASE_URL": url, "DB_POOL_TIMEOUT": "2"}
     with gunicorn_server(log_path=tmp_path / "gunicorn.log", env=env) as base:

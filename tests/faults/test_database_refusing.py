@@ -14,7 +14,7 @@ from drafts.models import Draft, Message
 from tests.faults.conftest import post_webhook, wait_until
 from tests.live_processes import subprocess_env
 from tests.pipeline_support import channel_of, demo_workspace
-from tests.test_unavailable import _database_back, refused_role
+from tests.test_unavailable import _database_back, refused_role, url_as_role
 from tests.webhooks import payload
 
 pytestmark = [pytest.mark.faults, pytest.mark.worker]
@@ -26,7 +26,7 @@ def test_a_webhook_refused_by_the_database_is_503_then_accepted_once_and_drafted
 ):
     demo = demo_workspace()
     channel = channel_of(demo, "email")
-    refused_url = subprocess_env()["DATABASE_URL"].replace("postgres@", f"{refused_role}@", 1)
+    refused_url = url_as_role(subprocess_env()["DATABASE_URL"], refused_role)
     stack.up(web_env={"DATABASE_URL": refused_url, "DB_POOL_TIMEOUT": "2"})
     body = payload(message={"external_id": "db-down-1"})
 
