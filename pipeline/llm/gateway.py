@@ -147,7 +147,8 @@ def complete[T: BaseModel](
         except LLMError as exc:
             if exc.outcome == THROTTLED:
                 raise  # no call was made: nothing to record, the run waits for a slot
-            if exc.outcome == AIInteraction.Outcome.RATE_LIMITED:
+            paced = exc.outcome == AIInteraction.Outcome.RATE_LIMITED
+            if paced:
                 llm_rate_limited(exc.retry_after)
             latency = (time.perf_counter() - attempt_started) * 1000
             _record(
@@ -174,7 +175,6 @@ def complete[T: BaseModel](
                     "latency_ms": round(latency),
                 },
             )
-            paced = exc.outcome == AIInteraction.Outcome.RATE_LIMITED
             paced_in_a_row = paced_in_a_row + 1 if paced else 0
             failures += 0 if paced else 1
             pause = _backoff_seconds(
