@@ -32,6 +32,7 @@ from prometheus_client.registry import Collector
 from autosend.models import ScheduledSend
 from drafts.models import Message
 from ops.figures import backlog_snapshot, celery_queue_depth
+from pipeline.llm.limits import llm_window
 from pipeline.models import PipelineRun
 from pipeline.provider_health import HEALTH_WINDOW, providers_health
 
@@ -153,6 +154,12 @@ def _providers(now: datetime) -> Iterator[Metric]:
         "Unix time of the provider's last successful call (within a day).",
         ["provider"],
     )
+    window = _gauge(
+        "replydesk_llm_window",
+        "Model calls the deployment may have in flight now: LLM_MAX_CONCURRENCY, or less "
+        "while the provider's 429s have shrunk it.",
+    )
+    window.add_metric([], llm_window())
     for p in health:
         for outcome, n in p.outcomes.items():
             calls.add_metric([p.provider, outcome, HEALTH_LABEL], n)
@@ -161,7 +168,7 @@ def _providers(now: datetime) -> Iterator[Metric]:
             latency.add_metric([p.provider, str(q), HEALTH_LABEL], ms / 1000)
         if p.last_success_at is not None:
             last_ok.add_metric([p.provider], p.last_success_at.timestamp())
-    yield from (calls, errors, latency, last_ok)
+    yield from (calls, errors, latency, last_ok, window)
 
 
 def _sends(now: datetime) -> Iterator[Metric]:

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from autosend.models import ScheduledSend
 from drafts.models import Draft, Message
+from pipeline.llm.limits import llm_rate_limited
 from pipeline.models import AIInteraction, PipelineRun
 from tests.factories import PipelineRunFactory, make_draft
 
@@ -143,3 +144,13 @@ def test_an_allowed_network_needs_no_token(client, figures, settings):
 def test_a_scrape_costs_a_fixed_number_of_queries(client, figures, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         assert client.get("/metrics").status_code == 200
+
+
+def test_the_calls_in_flight_window_shows_a_429s_cut(client, figures, settings):
+    settings.LLM_LIMITER_PREFIX = f"replydesk-test-metrics-{timezone.now().timestamp()}"
+    settings.LLM_MAX_CONCURRENCY = 40
+    assert samples(client.get("/metrics"))[("replydesk_llm_window", ())] == 40
+
+    llm_rate_limited(1.0)  # the provider refused a call: everyone's window halves
+
+    assert samples(client.get("/metrics"))[("replydesk_llm_window", ())] == 20

@@ -190,7 +190,7 @@ def llm_rate_limited(retry_after: float | None) -> None:
     limiter = _limiter()
     if limiter is None:
         return
-    cool, window = _keys("-")[3:5]
+    window = _keys("-")[4]
     try:
         limiter.shrink(
             keys=[window, f"{window}:shrunk"],
@@ -202,10 +202,11 @@ def llm_rate_limited(retry_after: float | None) -> None:
                 WINDOW_TTL_MS,
             ],
         )
-        if retry_after and retry_after >= float(settings.LLM_COOLDOWN_MIN_SECONDS):
-            limiter.cooldown(keys=[cool], args=[int(retry_after * 1000)])
     except redis.RedisError as exc:
         _outage(exc)
+        return
+    if retry_after and retry_after >= float(settings.LLM_COOLDOWN_MIN_SECONDS):
+        llm_cooldown(retry_after)
 
 
 def llm_window() -> int:
