@@ -10,7 +10,7 @@ nothing of the pipeline, and `lint-imports` keeps it that way. With no checker r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # The knobs that name a model.
 MODEL_KNOBS = ("draft_model", "revision_model")
@@ -23,7 +23,6 @@ class ModelChoiceVerdict:
 
     problems: tuple[dict[str, str], ...] = ()
     notice: str = ""
-    checked: frozenset[str] = field(default=frozenset())  # the knobs the verdict is about
 
 
 # choices (knob → model name) → verdict
@@ -42,5 +41,5 @@ def model_choices_verdict(choices: dict[str, str]) -> ModelChoiceVerdict:
     """The registered checker's verdict on `choices`; nothing to say when none is registered
     or nothing names a model."""
     if _checker is None or not choices:
-        return ModelChoiceVerdict(checked=frozenset(choices))
+        return ModelChoiceVerdict()
     return _checker(choices)

@@ -4,7 +4,6 @@ audited path by which any knob changes."""
 from __future__ import annotations
 
 import base64
-import dataclasses
 import secrets
 from typing import Any
 
@@ -171,15 +170,15 @@ def _settings_problems(
 def workspace_models_check(*, workspace: Workspace, changes: dict[str, Any]) -> ModelChoiceVerdict:
     """The model names in `changes` that differ from the saved ones, checked against what the
     model server offers (workspaces/model_choice_port.py). An edge that wants to show the
-    verdict's notice calls this first and hands the verdict to `workspace_settings_update`;
-    otherwise the update runs it. An unchanged name sent back is not checked again, so a client
-    that writes back what it read is never refused for a choice made before."""
+    verdict's notice calls this first, with the same `changes`, and hands the verdict to
+    `workspace_settings_update`; otherwise the update runs it. An unchanged name sent back is
+    not checked again, so a client that writes back what it read is never refused for a
+    choice made before."""
     asked = {knob: str(changes[knob]) for knob in MODEL_KNOBS if changes.get(knob) is not None}
     if asked:
         saved = WorkspaceSettings.objects.filter(workspace=workspace).values(*asked).first() or {}
         asked = {knob: name for knob, name in asked.items() if name != saved.get(knob)}
-    verdict = model_choices_verdict(asked)
-    return dataclasses.replace(verdict, checked=frozenset(MODEL_KNOBS) & set(changes))
+    return model_choices_verdict(asked)
 
 
 def workspace_settings_update(
@@ -210,9 +209,7 @@ def workspace_settings_update(
             "Only a super-admin may change revision settings.",
             details=sorted(REVISION_KNOBS & set(changes)),
         )
-    verdict = models_checked
-    if verdict is None or not (frozenset(MODEL_KNOBS) & set(changes)) <= verdict.checked:
-        verdict = workspace_models_check(workspace=workspace, changes=changes)
+    verdict = models_checked or workspace_models_check(workspace=workspace, changes=changes)
     if verdict.problems:
         raise DomainError("Invalid settings.", details=list(verdict.problems))
     with transaction.atomic():

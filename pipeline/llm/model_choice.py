@@ -56,7 +56,6 @@ def models_offered() -> tuple[str, ...] | None:
 def model_choice_check(choices: dict[str, str]) -> ModelChoiceVerdict:
     """The verdict on `choices` (knob → model name): a problem per name the server does not
     offer, naming the ones it does; a notice when the server could not be asked."""
-    checked = frozenset(choices)
     try:
         offered = models_offered()
     except LLMTransientError as exc:
@@ -67,10 +66,9 @@ def model_choice_check(choices: dict[str, str]) -> ModelChoiceVerdict:
         return ModelChoiceVerdict(
             notice=f"Saved without checking the model name: the model server ({server}) "
             f"could not be reached within {timeout_seconds():g} s (down, or busy answering).",
-            checked=checked,
         )
     if offered is None:
-        return ModelChoiceVerdict(checked=checked)
+        return ModelChoiceVerdict()
     listed = ", ".join(offered[:LISTED_MODELS_MAX])
     if len(offered) > LISTED_MODELS_MAX:
         listed += f" and {len(offered) - LISTED_MODELS_MAX} more"
@@ -83,4 +81,4 @@ def model_choice_check(choices: dict[str, str]) -> ModelChoiceVerdict:
         for knob, name in choices.items()
         if name not in offered
     )
-    return ModelChoiceVerdict(problems=problems, checked=checked)
+    return ModelChoiceVerdict(problems=problems)
