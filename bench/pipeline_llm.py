@@ -356,13 +356,36 @@ def main() -> int:
     for latency in args.latency:
         figures = run_once(args.messages, latency, args.rate_limit_every)
         prefix = f"pipeline_llm.{latency:g}s"
-        print(f"{prefix}.webhook_answers {figures['webhook_answers']}")
+        for status, count in sorted(figures.pop("webhook_answers").items()):
+            print(f"{prefix}.webhook_answers_{status} {count} responses")
+        figures.pop("latency_s")
         for key, value in figures.items():
-            if key in ("webhook_answers", "latency_s"):
-                continue
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
-            print(f"{prefix}.{key} {shown}", flush=True)
+            print(f"{prefix}.{key} {shown} {UNITS[key]}", flush=True)
     return 0
+
+
+# Figures are printed `NAME VALUE UNIT`, as every benchmark's (CONTRACTS.md, "Benchmarks").
+UNITS = {
+    "messages": "messages",
+    "webhooks_per_s": "req/s",
+    "runs_completed": "runs",
+    "runs_unfinished": "runs",
+    "runs_failed": "runs",
+    "messages_per_s": "msg/s",
+    "e2e_p50_s": "s",
+    "e2e_p95_s": "s",
+    "peak_llm_in_flight": "calls",
+    "llm_calls": "calls",
+    "rate_limited": "calls",
+    "peak_pg_connections": "connections",
+    "peak_worker_rss_mb": "MB",
+    "worker_cpu_ms_per_message": "ms",
+    "web_cpu_ms_per_message": "ms",
+    "fake_cpu_ms_per_message": "ms",
+    "postgres_cpu_ms_per_message": "ms",
+    "machine_load_1m": "load",
+}
 
 
 if __name__ == "__main__":
