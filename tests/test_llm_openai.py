@@ -21,6 +21,8 @@ from django.utils import timezone
 from drafts.models import Draft, Notification
 from pipeline.llm import CallContext, LLMPermanentError, LLMTransientError, complete
 from pipeline.llm.catalogue import KNOWN_MODELS
+from pipeline.llm.openai_provider import OpenAIClients
+from pipeline.llm.openai_wire import chat_completion_post
 from pipeline.llm.server_probe import capabilities_forget
 from pipeline.models import AIInteraction, PipelineRun, Stage
 from pipeline.prompts import prompt_render
@@ -486,3 +488,33 @@ def test_a_refusal_fails_the_run_at_once_for_review(fake_openai, demo):
     assert len(fake_openai.requests) == 1
     assert not Draft.objects.exists()
     assert Notification.objects.get().kind == "pipeline_failed"
+
+
+def test_calls_in_flight_each_borrow_a_client_and_later_calls_reuse_them(fake_openai):
+    """Eight calls at once hold eight clients (one connection each, so no call walks a pool
+    shared with hundreds of others); the calls after them reuse those, none is built anew."""
+    clients = OpenAIClients(api_key="sk-test", base_url=fake_openai.base_url, timeout=5)
+    fake_openai.responder = lambda request: Reply(content="{}", delay=0.3)
+    body = {"model": "gpt-5-mini", "messages": [{"role": "user", "content": "hi"}]}
+    seen: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def one() -> None:
+        barrier.wait()
+        with clients.borrow() as client:
+            seen.append(id(client))
+            assert chat_completion_post(client, body).content == "{}"
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(seen)) == 8  # at once: one client each
+    assert clients.idle == 8
+    for _ in range(8):
+        with clients.borrow() as client:
+            assert id(client) in seen  # one after another: the same client again
+            chat_completion_post(client, body)
+    assert clients.idle == 8
+    assert len(fake_openai.requests) == 16

@@ -48,8 +48,9 @@ def models_offered() -> tuple[str, ...] | None:
     base_url = settings.OPENAI_BASE_URL
     if settings.LLM_PROVIDER != "openai" or hosted_openai(base_url):
         return None
-    client = openai_client(settings.OPENAI_API_KEY, base_url, timeout_seconds())
-    caps = server_capabilities(client, base_url, settings.LLM_STRUCTURED_OUTPUT)
+    clients = openai_client(settings.OPENAI_API_KEY, base_url, timeout_seconds())
+    with clients.borrow() as client:
+        caps = server_capabilities(client, base_url, settings.LLM_STRUCTURED_OUTPUT)
     return caps.models or None
 
 

@@ -14,7 +14,8 @@ Errors: a request the server refused (HTTP 400/404/413/422, or a 5xx whose text 
 parameter is unsupported) is `rejected`, permanent, with the server's own words; other 5xx,
 429, timeouts and connection trouble are transient.
 
-Requests go through the SDK client's `post()` with a body built here (`openai_wire.py`):
+Each call borrows an SDK client of its own from `OpenAIClients` (one connection each, see
+there), and requests go through the SDK client's `post()` with a body built here (`openai_wire.py`):
 the resource methods' per-call parameter transforms cost more CPU than the rest of a
 pipeline. The SDK's own retries are off (`max_retries=0`): the gateway retries, so that
 every attempt, including a rate-limited one, is one AIInteraction row with its outcome.
@@ -23,13 +24,18 @@ every attempt, including a rate-limited one, is one AIInteraction row with its o
 from __future__ import annotations
 
 import re
+import ssl
 import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+import httpx2
 import openai
 import pydantic
-from openai import OpenAI
+from openai import DefaultHttpxClient, OpenAI
 from pydantic import BaseModel
 
 from pipeline.llm.capabilities import (
@@ -54,10 +60,58 @@ from pipeline.llm.server_probe import hosted_openai, server_capabilities
 from pipeline.prompts import RenderedPrompt
 
 
+class OpenAIClients:
+    """SDK clients for one (key, server, timeout), each lent to one call at a time.
+
+    One client shared by a few hundred threads costs CPU in proportion to the calls in
+    flight: its connection pool walks every connection, under one lock, on each request and
+    again on each response, and keeps at most 100 idle, so the rest reconnect. A stack of
+    clients with one connection each makes a call's pool work constant; the most recently
+    returned client is lent first, so its connection is the one still alive. They share one
+    SSL context (building one reads the CA bundle)."""
+
+    def __init__(self, *, api_key: str, base_url: str | None, timeout: float) -> None:
+        self.api_key, self.base_url, self.timeout = api_key, base_url, timeout
+        self._idle: deque[OpenAI] = deque()
+        self._ssl: ssl.SSLContext | None = None
+
+    def _new(self) -> OpenAI:
+        if self._ssl is None:
+            self._ssl = httpx2.create_ssl_context()
+        http = DefaultHttpxClient(
+            verify=self._ssl,
+            timeout=self.timeout,
+            limits=httpx2.Limits(max_connections=None, max_keepalive_connections=1),
+        )
+        return OpenAI(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=0,
+            http_client=http,
+        )
+
+    @contextmanager
+    def borrow(self) -> Iterator[OpenAI]:
+        """A client no other call is using (deque pops and appends need no lock)."""
+        try:
+            client = self._idle.pop()
+        except IndexError:
+            client = self._new()
+        try:
+            yield client
+        finally:
+            self._idle.append(client)
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+
 @cache
-def openai_client(api_key: str, base_url: str | None, timeout: float) -> OpenAI:
-    """One SDK client per (key, server, timeout) in a process, shared by its threads."""
-    return OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+def openai_client(api_key: str, base_url: str | None, timeout: float) -> OpenAIClients:
+    """The clients for one (key, server, timeout) in a process, shared by its threads."""
+    return OpenAIClients(api_key=api_key, base_url=base_url, timeout=timeout)
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -159,7 +213,7 @@ class OpenAIProvider:
     shared_limits = True
 
     def __init__(self, *, api_key: str, base_url: str | None, timeout: float, mode: str) -> None:
-        self.client = openai_client(api_key, base_url, timeout)
+        self.clients = openai_client(api_key, base_url, timeout)
         self.base_url = base_url
         self.mode = mode
         self.resolves_models = not hosted_openai(base_url)
@@ -173,7 +227,19 @@ class OpenAIProvider:
         model: str,
         reasoning_effort: str | None,
     ) -> ProviderReply:
-        caps = server_capabilities(self.client, self.base_url, self.mode)
+        with self.clients.borrow() as client:
+            return self._call(client, stage, prompt, schema, model, reasoning_effort)
+
+    def _call(
+        self,
+        client: OpenAI,
+        stage: str,
+        prompt: RenderedPrompt,
+        schema: type[BaseModel],
+        model: str,
+        reasoning_effort: str | None,
+    ) -> ProviderReply:
+        caps = server_capabilities(client, self.base_url, self.mode)
         sent_model = model_resolve(model, caps)
         messages: list[Any] = messages_build(prompt, schema, caps)
         options: dict[str, Any] = token_options(
@@ -189,7 +255,7 @@ class OpenAIProvider:
             body.update(response_format_for(schema, caps))
         started = time.perf_counter()
         try:
-            reply = chat_completion_post(self.client, body)
+            reply = chat_completion_post(client, body)
         except openai.APITimeoutError:
             raise LLMTransientError("timeout", "request timed out", model=sent_model) from None
         except openai.APIStatusError as exc:
