@@ -7,8 +7,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
-from config.env import ConfigError, choose_backends, env_bool, env_int, parse_email_url
+from config.env import (
+    ConfigError,
+    choose_backends,
+    env_bool,
+    env_int,
+    parse_database_url,
+    parse_email_url,
+)
+from workspaces.models import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,5 +164,29 @@ def test_database_url_by_default_pools_and_keeps_server_side_cursors(monkeypatch
     config = parse_database_url("DATABASE_URL", "postgres://app@db.internal:5432/replydesk")
 
     assert not config.get("DISABLE_SERVER_SIDE_CURSORS")
-    assert "prepare_threshold" not in config["OPTIONS"]
+    assert config["OPTIONS"]["prepare_threshold"] == 5
     assert config["OPTIONS"]["pool"]["max_size"] == 4
+    assert config["OPTIONS"]["server_side_binding"] is True
+
+
+def test_server_side_binding_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("DB_SERVER_SIDE_BINDING", "0")
+    config = parse_database_url("DATABASE_URL", "postgres://app@db.internal:5432/replydesk")
+
+    assert "server_side_binding" not in config["OPTIONS"]
+    assert "prepare_threshold" not in config["OPTIONS"]
+
+
+@pytest.mark.django_db
+def test_a_query_run_often_is_planned_once_per_connection():
+    """Server-side binding lets psycopg prepare a statement a connection keeps running, so
+    PostgreSQL parses and plans the pipeline's hot queries once, not on every message."""
+    for name in ("a", "b", "c", "d", "e", "f"):
+        list(Workspace.objects.filter(name=name))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "workspaces_workspace"%'],
+        )
+        (prepared,) = cursor.fetchone()
+    assert prepared >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -89,7 +90,8 @@ def test_the_search_sql_uses_the_indexed_expression():
         .query.sql_with_params()
     )
     with connection.cursor() as cursor:
-        composed = cursor.mogrify(sql, params)
+        # Composed client-side whatever the connection's binding (config.env).
+        composed = psycopg.ClientCursor(cursor.connection).mogrify(sql, params)
     vector = composed.removeprefix("SELECT ").split(' AS "search"')[0]
     assert vector.startswith("to_tsvector('english'::regconfig, ")
     assert KNOWLEDGE_SEARCH_SQL.count(vector) == 2
