@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from pipeline.llm.errors import LLMTransientError
-from pipeline.llm.openai_provider import openai_client
+from pipeline.llm.openai_provider import openai_clients
 from pipeline.llm.server_probe import hosted_openai, server_capabilities
 from workspaces.model_choice_port import ModelChoiceVerdict
 
@@ -48,7 +48,7 @@ def models_offered() -> tuple[str, ...] | None:
     base_url = settings.OPENAI_BASE_URL
     if settings.LLM_PROVIDER != "openai" or hosted_openai(base_url):
         return None
-    clients = openai_client(settings.OPENAI_API_KEY, base_url, timeout_seconds())
+    clients = openai_clients(settings.OPENAI_API_KEY, base_url, timeout_seconds())
     with clients.borrow() as client:
         caps = server_capabilities(client, base_url, settings.LLM_STRUCTURED_OUTPUT)
     return caps.models or None

@@ -14,11 +14,11 @@ Errors: a request the server refused (HTTP 400/404/413/422, or a 5xx whose text 
 parameter is unsupported) is `rejected`, permanent, with the server's own words; other 5xx,
 429, timeouts and connection trouble are transient.
 
-Each call borrows an SDK client of its own from `OpenAIClients` (one connection each, see
-there), and requests go through the SDK client's `post()` with a body built here (`openai_wire.py`):
-the resource methods' per-call parameter transforms cost more CPU than the rest of a
-pipeline. The SDK's own retries are off (`max_retries=0`): the gateway retries, so that
-every attempt, including a rate-limited one, is one AIInteraction row with its outcome.
+Each call borrows an SDK client of its own (`OpenAIClients`: one connection each) and
+sends through its `post()` a body built here (`openai_wire.py`): the resource methods'
+per-call parameter transforms cost more CPU than the rest of a pipeline. The SDK's own
+retries are off (`max_retries=0`): the gateway retries, so that every attempt, including a
+rate-limited one, is one AIInteraction row with its outcome.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class OpenAIClients:
 
 
 @cache
-def openai_client(api_key: str, base_url: str | None, timeout: float) -> OpenAIClients:
+def openai_clients(api_key: str, base_url: str | None, timeout: float) -> OpenAIClients:
     """The clients for one (key, server, timeout) in a process, shared by its threads."""
     return OpenAIClients(api_key=api_key, base_url=base_url, timeout=timeout)
 
@@ -213,7 +213,7 @@ class OpenAIProvider:
     shared_limits = True
 
     def __init__(self, *, api_key: str, base_url: str | None, timeout: float, mode: str) -> None:
-        self.clients = openai_client(api_key, base_url, timeout)
+        self.clients = openai_clients(api_key, base_url, timeout)
         self.base_url = base_url
         self.mode = mode
         self.resolves_models = not hosted_openai(base_url)
@@ -227,19 +227,8 @@ class OpenAIProvider:
         model: str,
         reasoning_effort: str | None,
     ) -> ProviderReply:
-        with self.clients.borrow() as client:
-            return self._call(client, stage, prompt, schema, model, reasoning_effort)
-
-    def _call(
-        self,
-        client: OpenAI,
-        stage: str,
-        prompt: RenderedPrompt,
-        schema: type[BaseModel],
-        model: str,
-        reasoning_effort: str | None,
-    ) -> ProviderReply:
-        caps = server_capabilities(client, self.base_url, self.mode)
+        with self.clients.borrow() as client:  # probes only the first time (cached)
+            caps = server_capabilities(client, self.base_url, self.mode)
         sent_model = model_resolve(model, caps)
         messages: list[Any] = messages_build(prompt, schema, caps)
         options: dict[str, Any] = token_options(
@@ -255,7 +244,8 @@ class OpenAIProvider:
             body.update(response_format_for(schema, caps))
         started = time.perf_counter()
         try:
-            reply = chat_completion_post(client, body)
+            with self.clients.borrow() as client:
+                reply = chat_completion_post(client, body)
         except openai.APITimeoutError:
             raise LLMTransientError("timeout", "request timed out", model=sent_model) from None
         except openai.APIStatusError as exc:
