@@ -498,6 +498,22 @@ FEED_COLUMNS = (
 FEED_SOURCES = {"call": "LLM call (AIInteraction)", "artifact": "Stage artifact"}
 
 
+def _feed_shared_columns() -> dict[str, Any]:
+    """The feed's columns that calls and artifacts name alike (new expressions per call)."""
+    return {
+        "at": F("created_at"),
+        "run_ref": F("run_id"),
+        "stage_name": F("stage"),
+        "iter": F("iteration"),
+        "model_name": F("model"),
+        "prompt_ver": F("prompt_version"),
+        "tokens_in": F("input_tokens"),
+        "tokens_out": F("output_tokens"),
+        "ms": F("latency_ms"),
+        "row_id": F("id"),
+    }
+
+
 def ai_ops_feed(
     *,
     now: datetime | None = None,
@@ -521,42 +537,24 @@ def ai_ops_feed(
         calls = calls.filter(workspace_id=workspace_id)
         artifacts = artifacts.filter(run__workspace_id=workspace_id)
     call_rows = calls.annotate(
-        at=F("created_at"),
+        **_feed_shared_columns(),
         src=Value("call", output_field=text),
         ws_id=F("workspace_id"),
         ws_name=F("workspace__name"),
-        run_ref=F("run_id"),
-        stage_name=F("stage"),
-        iter=F("iteration"),
-        model_name=F("model"),
-        prompt_ver=F("prompt_version"),
         result=F("outcome"),
         attempt_no=F("attempt"),
-        tokens_in=F("input_tokens"),
-        tokens_out=F("output_tokens"),
-        ms=F("latency_ms"),
-        row_id=F("id"),
     )
     artifact_rows = artifacts.annotate(
-        at=F("created_at"),
+        **_feed_shared_columns(),
         src=Value("artifact", output_field=text),
         ws_id=F("run__workspace_id"),
         ws_name=F("run__workspace__name"),
-        run_ref=F("run_id"),
-        stage_name=F("stage"),
-        iter=F("iteration"),
-        model_name=F("model"),
-        prompt_ver=F("prompt_version"),
         result=Case(
             When(stage=Stage.LOOP_ERROR, then=Value("error")),
             default=Value("ok"),
             output_field=text,
         ),
         attempt_no=Value(1, output_field=IntegerField()),
-        tokens_in=F("input_tokens"),
-        tokens_out=F("output_tokens"),
-        ms=F("latency_ms"),
-        row_id=F("id"),
     )
     if outcome:
         call_rows = call_rows.filter(outcome=outcome)
